@@ -1,0 +1,3 @@
+import Model
+import MPIShim
+public enum DistInfo { public static let version = ModelInfo.version }

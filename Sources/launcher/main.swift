@@ -1,0 +1,2 @@
+import DistTrainer
+print(DistInfo.version)

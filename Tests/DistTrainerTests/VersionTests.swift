@@ -1,0 +1,3 @@
+import XCTest
+@testable import DistTrainer
+final class DistVersionTests: XCTestCase { func testVersion() { XCTAssertFalse(DistInfo.version.isEmpty) } }

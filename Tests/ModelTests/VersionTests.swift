@@ -1,0 +1,3 @@
+import XCTest
+@testable import Model
+final class VersionTests: XCTestCase { func testVersion() { XCTAssertFalse(ModelInfo.version.isEmpty) } }
