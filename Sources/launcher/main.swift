@@ -1,2 +1,12 @@
-import DistTrainer
-print(DistInfo.version)
+import ArgumentParser
+
+/// `ecg-dist`: JEPA pre-training of ECG Vision Transformers across MPI ranks.
+/// Each subcommand lives in its own file in this folder.
+struct ECGDist: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ecg-dist",
+        abstract: "Distributed JEPA pre-training of ECG Vision Transformers (MPI + parallel HDF5).",
+        subcommands: [Prepare.self, Info.self, Pretrain.self, Eval.self, Bench.self, Synth.self, Plot.self])
+}
+
+ECGDist.main()
