@@ -1,0 +1,94 @@
+import Foundation
+
+/// Everything that defines a pre-training run. Defaults are the paper's recipe (Weimann & Conrad
+/// 2024): ViT-XS, 100k steps, global batch 2048, LR warmup 1e-6→1e-3 over 10k steps then cosine to
+/// 1e-6, weight decay cosine 0.01→0.1, EMA momentum 0.998→0.9995. The config is stored in every
+/// checkpoint; flags and an optional JSON config file override these values.
+public struct PretrainConfig: Codable, Equatable, Sendable {
+    public var data: [String] = []
+    public var out: String = "runs/pretrain"
+    public var model: String = "vit-xs"
+    public var steps: Int = 100_000
+    public var globalBatch: Int = 2048
+    /// Largest batch one rank pushes through the model at once; a bigger per-rank share of the
+    /// global batch is split into micro-batches whose gradients accumulate before the all-reduce.
+    public var microBatch: Int = 64
+    public var seed: UInt64 = 0
+    public var cropSeconds: Double = 10
+    public var warmupSteps: Int = 10_000
+    public var lrStart: Double = 1e-6
+    public var lrPeak: Double = 1e-3
+    public var lrEnd: Double = 1e-6
+    public var weightDecayStart: Double = 0.01
+    public var weightDecayEnd: Double = 0.1
+    public var emaStart: Double = 0.998
+    public var emaEnd: Double = 0.9995
+    /// Global gradient-norm clipping threshold; 0 disables it (the paper's recipe does not clip).
+    public var gradClip: Double = 0
+    public var checkpointEvery: Int = 1000
+    public var keepCheckpoints: Int = 3
+    /// Every this many steps all ranks compare checksums of parameters and EMA weights.
+    public var verifyEvery: Int = 100
+    public var logEvery: Int = 10
+    /// Rank 0 evaluates on `evalData` every this many steps (0 = never); other ranks wait.
+    public var evalEvery: Int = 0
+    public var evalData: String? = nil
+    public var evalTask: String = "superdiagnostic"
+    public var evalSteps: Int = 200
+    /// Floats per gradient all-reduce bucket.
+    public var bucketFloats: Int = 1 << 19
+
+    public init() {}
+
+    public var cropSamples: Int { Int((cropSeconds * 500).rounded()) }
+
+    /// Loads a JSON config file; unknown keys are an error (a typo must not silently do nothing).
+    public static func load(path: String) throws -> PretrainConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw FileError(path, "cannot read config file")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw FileError(path, "config is not a JSON object")
+        }
+        let known = Set(PretrainConfig().asDictionary().keys)
+        let unknown = object.keys.filter { !known.contains($0) }.sorted()
+        if !unknown.isEmpty { throw FileError(path, "unknown config keys: \(unknown.joined(separator: ", "))") }
+        // Start from the defaults and overlay the file's keys.
+        var merged = PretrainConfig().asDictionary()
+        for (k, v) in object { merged[k] = v }
+        do {
+            let bytes = try JSONSerialization.data(withJSONObject: merged)
+            return try JSONDecoder().decode(PretrainConfig.self, from: bytes)
+        } catch {
+            throw FileError(path, "invalid config value: \(error)")
+        }
+    }
+
+    func asDictionary() -> [String: Any] {
+        let enc = JSONEncoder()
+        let bytes = try! enc.encode(self)
+        var dict = (try! JSONSerialization.jsonObject(with: bytes)) as! [String: Any]
+        if evalData == nil { dict["evalData"] = NSNull() }
+        return dict
+    }
+
+    public func json() -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return String(decoding: try! enc.encode(self), as: UTF8.self)
+    }
+
+    /// Checks values that would otherwise fail deep inside training.
+    public func validate() throws {
+        func bad(_ m: String) -> FileError { FileError("pretrain config", m) }
+        if data.isEmpty { throw bad("no --data corpus given") }
+        if steps < 1 { throw bad("--steps must be ≥ 1") }
+        if globalBatch < 1 { throw bad("--global-batch must be ≥ 1") }
+        if microBatch < 1 { throw bad("--micro-batch must be ≥ 1") }
+        if warmupSteps < 0 { throw bad("--warmup-steps must be ≥ 0") }
+        if checkpointEvery < 1 { throw bad("--checkpoint-every must be ≥ 1") }
+        if keepCheckpoints < 1 { throw bad("--keep-checkpoints must be ≥ 1") }
+        if cropSeconds <= 0 || cropSamples % 25 != 0 { throw bad("--crop-seconds must give a multiple of 25 samples at 500 Hz") }
+        if evalEvery > 0 && evalData == nil { throw bad("--eval-every needs --eval-data") }
+    }
+}
