@@ -1,0 +1,43 @@
+import Foundation
+import Model
+
+/// Rank 0's evaluation during pre-training: an attentive probe on the current EMA target encoder,
+/// trained on folds 1–8 of `dataPath` for one task, reported as val/test macro AUC. The labelled
+/// data is loaded once and kept for later evaluations.
+final class PeriodicEvaluator {
+    let dataPath: String
+    let task: String
+    let steps: Int
+    let seed: UInt64
+    private var data: EvalDataset?
+
+    init(dataPath: String, task: String, steps: Int, seed: UInt64) {
+        self.dataPath = dataPath
+        self.task = task
+        self.steps = steps
+        self.seed = seed
+    }
+
+    func evaluate(weights: UnsafePointer<Float>, config: ViTConfig) throws -> (valAUC: Double, testAUC: Double) {
+        if data == nil {
+            // HDF5 is not thread-safe and the loader thread is reading the training corpus.
+            hdf5Lock.lock()
+            defer { hdf5Lock.unlock() }
+            data = try EvalDataset.load(path: dataPath, tasks: [task])
+        }
+        var options = EvalOptions()
+        options.tasks = [task]
+        options.modes = [.linear]
+        options.seeds = 1
+        options.baseSeed = seed
+        options.linearSteps = steps
+        let report = try runEvaluationHarness(weights: weights, config: config, data: data!, options: options)
+        guard let row = report.results.first else { throw TrainingError("evaluation on \(dataPath) returned no result") }
+        return (row.val.mean ?? .nan, row.test.mean ?? .nan)
+    }
+}
+
+// `evaluate` is also the name of this class's method; call the harness's free function explicitly.
+private func runEvaluationHarness(weights: UnsafePointer<Float>, config: ViTConfig, data: EvalDataset, options: EvalOptions) throws -> EvalReport {
+    try evaluate(encoderWeights: weights, config: config, data: data, options: options)
+}

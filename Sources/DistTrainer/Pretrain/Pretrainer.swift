@@ -1,0 +1,252 @@
+import CBLASShim
+import Foundation
+import Model
+
+/// A training failure that must stop the job (every rank reports it; rank 0's message names the step).
+public struct TrainingError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The state that moves between steps and through checkpoints.
+final class TrainerState {
+    let config: PretrainConfig
+    let vit: ViTConfig
+    let model: JEPAModel
+    let optimizer: AdamW
+    let schedule: TrainingSchedule
+    var step = 0
+
+    init(config: PretrainConfig) throws {
+        self.config = config
+        vit = try ModelSpec.parse(config.model)
+        model = JEPAModel(config: vit, samples: config.cropSamples)
+        optimizer = AdamW(layout: model.layout)
+        schedule = TrainingSchedule(
+            warmupSteps: min(config.warmupSteps, config.steps), totalSteps: config.steps,
+            lrStart: config.lrStart, lrPeak: config.lrPeak, lrFinal: config.lrEnd,
+            weightDecayStart: config.weightDecayStart, weightDecayEnd: config.weightDecayEnd,
+            emaStart: config.emaStart, emaEnd: config.emaEnd)
+    }
+}
+
+/// Runs JEPA pre-training on this rank; every rank of the MPI job calls it with the same config.
+public func runPretraining(config: PretrainConfig, resume: String?, stopAfter: Int?, blasThreads: Int) throws {
+    let comm = try Communicator.world()
+    openblas_set_num_threads(Int32(max(1, blasThreads)))
+    StopSignals.install()
+    do {
+        try Pretrainer(comm: comm, config: config).run(resume: resume, stopAfter: stopAfter)
+    } catch {
+        // One rank failing must end the whole job, never leave the others waiting in a collective.
+        FileHandle.standardError.write("ecg-dist pretrain: rank \(comm.rank): error: \(error)\n".data(using: .utf8)!)
+        if comm.size > 1 { comm.abort(code: 2) }
+        throw error
+    }
+}
+
+final class Pretrainer {
+    let comm: Communicator
+    let config: PretrainConfig
+    let state: TrainerState
+    let checkpoints: CheckpointStore
+    var log: MetricsLog?
+    let isRoot: Bool
+
+    init(comm: Communicator, config: PretrainConfig) throws {
+        self.comm = comm
+        self.config = config
+        isRoot = comm.rank == 0
+        state = try TrainerState(config: config)
+        checkpoints = CheckpointStore(directory: URL(fileURLWithPath: config.out).appendingPathComponent("checkpoints").path,
+                                      keep: config.keepCheckpoints)
+    }
+
+    func say(_ s: String) { if isRoot { print(s); fflush(stdout) } }
+
+    func run(resume: String?, stopAfter: Int?) throws {
+        let model = state.model
+        // 1. Weights: fresh init (same seed on every rank) or a checkpoint read by rank 0; either way
+        //    rank 0's bytes are broadcast so every replica starts bit-identical.
+        if let resumed = try restore(resume) {
+            say("resumed from \(resumed) at step \(state.step)")
+        } else {
+            model.initialize(seed: config.seed)
+        }
+        try comm.broadcast(model.params.values, count: model.params.count)
+        try comm.broadcast(model.target.values, count: model.target.count)
+        if isRoot {
+            try FileManager.default.createDirectory(atPath: config.out, withIntermediateDirectories: true)
+            try AtomicFile.write(config.json() + "\n", to: config.out + "/config.json")
+            log = try MetricsLog(path: config.out + "/metrics.jsonl")
+        }
+        if state.step >= config.steps {
+            say("already at step \(state.step) of \(config.steps); nothing to do")
+            return
+        }
+
+        // 2. Data: this rank's shard of every global batch, read ahead on a background thread.
+        let loader = try ShardedLoader(paths: config.data, comm: comm, globalBatch: config.globalBatch,
+                                       cropSamples: config.cropSamples, seed: config.seed)
+        let masks = try MaskGenerator(patchCount: config.cropSamples / state.vit.patchSize)
+        let reducer = GradientAllReducer(comm: try comm.duplicate(), grads: model.params.grads,
+                                         count: model.params.count, bucketFloats: config.bucketFloats)
+        let local = loader.localBatch
+        say("""
+            ecg-dist pretrain: \(comm.size) rank(s), model \(config.model) (\(model.params.count) params), \
+            global batch \(config.globalBatch) (\(local) on rank 0, micro-batch ≤ \(config.microBatch)), \
+            \(loader.recordCount) records, steps \(state.step)→\(config.steps)
+            """)
+        loader.start(fromStep: state.step)
+        defer { loader.stop() }
+
+        let firstStep = state.step
+        let runStart = Date()
+        var windowStart = Date(), windowSamples = 0
+        var ioWait = 0.0, allReduceTime = 0.0, allReduceWait = 0.0, computeTime = 0.0
+
+        while state.step < config.steps {
+            let step = state.step
+            // --- data ---
+            let t0 = Date()
+            let batch = try loader.next()
+            precondition(batch.step == step, "loader out of sync")
+            ioWait += Date().timeIntervalSince(t0)
+
+            // --- forward/backward over micro-batches; the last one overlaps the all-reduce ---
+            let t1 = Date()
+            let mask = masks.mask(seed: config.seed, step: step)
+            model.params.zeroGrads()
+            reducer.beginStep()
+            var localLossSum = 0.0
+            let perSample = config.cropSamples * 12
+            var offset = 0
+            while offset < batch.count {
+                let n = min(config.microBatch, batch.count - offset)
+                let isLast = offset + n == batch.count
+                let loss = model.step(input: batch.data + offset * perSample, batch: n,
+                                      contextIndices: mask.contextIndices, targetIndices: mask.targetIndices,
+                                      gradScale: Float(n) / Float(config.globalBatch),
+                                      onGradientsReady: isLast ? reducer.gradientsReady : nil)
+                localLossSum += Double(loss) * Double(n)
+                offset += n
+            }
+            if batch.count == 0 { reducer.gradientsReady(0..<model.params.count) }
+            try reducer.finish()
+            allReduceTime += reducer.commSeconds
+            allReduceWait += reducer.waitSeconds
+            let loss = try comm.allReduceSum(localLossSum) / Double(config.globalBatch)
+            guard loss.isFinite else {
+                throw TrainingError("loss is \(loss) at step \(step); stopping without writing a checkpoint (the last one is intact)")
+            }
+
+            // --- update: identical on every rank because gradients are identical after the all-reduce ---
+            // With clipping off the threshold is infinite: the call then only measures the norm.
+            let gradNorm = clipGradientNorm(model.params.grads, count: model.params.count,
+                                            maxNorm: config.gradClip > 0 ? Float(config.gradClip) : .infinity)
+            let lr = state.schedule.learningRate(step: step)
+            let wd = state.schedule.weightDecay(step: step)
+            let momentum = state.schedule.emaMomentum(step: step)
+            state.optimizer.step(model.params, lr: lr, weightDecay: wd)
+            emaUpdate(target: model.target.values, source: model.params.values,
+                      count: model.target.count, momentum: momentum)
+            state.step += 1
+            computeTime += Date().timeIntervalSince(t1)
+            windowSamples += config.globalBatch
+
+            if config.verifyEvery > 0 && state.step % config.verifyEvery == 0 { try verifyReplicasIdentical() }
+
+            // --- logging (rank 0) ---
+            if state.step % config.logEvery == 0 || state.step == config.steps {
+                let dt = Date().timeIntervalSince(windowStart)
+                let rate = Double(windowSamples) / max(dt, 1e-9)
+                let done = state.step - firstStep
+                let eta = Date().timeIntervalSince(runStart) / Double(done) * Double(config.steps - state.step)
+                let steps = Double(config.logEvery)
+                let hidden = allReduceTime > 0 ? 100 * max(0, 1 - allReduceWait / allReduceTime) : 100
+                say("step \(state.step)/\(config.steps)  loss " + String(format: "%.5f", loss)
+                    + "  lr " + String(format: "%.3g", Double(lr))
+                    + "  " + String(format: "%.1f", rate) + " samples/s"
+                    + "  io-wait " + String(format: "%.1f", 100 * ioWait / max(dt, 1e-9)) + "%"
+                    + "  allreduce " + String(format: "%.1f", 1000 * allReduceTime / steps) + " ms ("
+                    + String(format: "%.0f", hidden) + "% hidden)  ETA " + formatDuration(eta))
+                log?.append(["step": state.step, "loss": loss, "lr": Double(lr), "wd": Double(wd),
+                             "momentum": Double(momentum), "grad_norm": Double(gradNorm),
+                             "samples_per_s": rate, "io_wait_s": ioWait / steps,
+                             "allreduce_s": allReduceTime / steps, "allreduce_wait_s": allReduceWait / steps,
+                             "compute_s": computeTime / steps, "ranks": comm.size, "time": Date().timeIntervalSince1970])
+                windowStart = Date(); windowSamples = 0
+                ioWait = 0; allReduceTime = 0; allReduceWait = 0; computeTime = 0
+            }
+
+            if config.evalEvery > 0 && state.step % config.evalEvery == 0 { try periodicEvaluation() }
+
+            // --- stop requests, checkpoints ---
+            let stopRequested = try comm.allReduceAny(StopSignals.received != 0
+                || (stopAfter.map { state.step - firstStep >= $0 } ?? false))
+            if stopRequested || state.step % config.checkpointEvery == 0 || state.step == config.steps {
+                try saveCheckpoint()
+            }
+            if stopRequested {
+                let why = StopSignals.received != 0 ? StopSignals.name(StopSignals.received) : "--stop-after"
+                say("stopping at step \(state.step) (\(why)); checkpoint written")
+                return
+            }
+        }
+        try verifyReplicasIdentical()
+        say("done: step \(state.step), checkpoint \(checkpoints.latest() ?? "-")")
+    }
+
+    /// Fails loudly if any rank's parameters or EMA weights differ by a single bit.
+    func verifyReplicasIdentical() throws {
+        let model = state.model
+        let p = parameterChecksum(model.params.values, count: model.params.count)
+        let t = parameterChecksum(model.target.values, count: model.target.count)
+        let pm = try comm.allReduceMinMax(p), tm = try comm.allReduceMinMax(t)
+        if pm.min != pm.max || tm.min != tm.max {
+            throw TrainingError("replicas diverged at step \(state.step): parameter checksums \(pm), EMA checksums \(tm)")
+        }
+    }
+
+    func saveCheckpoint() throws {
+        if isRoot { try checkpoints.save(state) }
+        try comm.barrier()
+    }
+
+    /// Returns the checkpoint path resumed from, or nil for a fresh start.
+    func restore(_ resume: String?) throws -> String? {
+        guard let resume else { return nil }
+        let path: String? = resume == "auto" ? checkpoints.latest() : resume
+        // Rank 0 decides and reads; the bytes go to every rank (no shared file system needed).
+        var bytes: [UInt8] = []
+        var chosen = ""
+        if isRoot, let path {
+            chosen = path
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw TrainingError("cannot read checkpoint \(path)")
+            }
+            bytes = [UInt8](data)
+        }
+        chosen = try comm.broadcast(chosen)
+        if chosen.isEmpty { return nil }
+        try comm.broadcast(&bytes)
+        try checkpoints.load(bytes, path: chosen, into: state)
+        return chosen
+    }
+
+    lazy var evaluator: PeriodicEvaluator? = config.evalData.map {
+        PeriodicEvaluator(dataPath: $0, task: config.evalTask, steps: config.evalSteps, seed: config.seed)
+    }
+
+    func periodicEvaluation() throws {
+        if isRoot, let evaluator {
+            let result = try evaluator.evaluate(weights: state.model.target.values, config: state.vit)
+            say("eval step \(state.step): \(config.evalTask) linear-probe val AUC "
+                + String(format: "%.4f", result.valAUC) + " test AUC " + String(format: "%.4f", result.testAUC))
+            log?.append(["step": state.step, "eval": [config.evalTask: ["val_auc": result.valAUC, "test_auc": result.testAUC]]])
+        }
+        // Other ranks wait here while rank 0 evaluates.
+        try comm.barrier()
+    }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import Model
+
+/// HDF5 is not thread-safe: every HDF5 call made while the loader thread runs must hold this lock.
+public let hdf5Lock = NSLock()
+
+/// What the loader needs from a corpus file.
+protocol ShardSource: AnyObject {
+    var path: String { get }
+    var recordCount: Int { get }
+    var samplesPerRecord: Int { get }
+    var leadCount: Int { get }
+    var normalizationMean: [Float] { get }
+    var normalizationStd: [Float] { get }
+    /// Reads record `index` ([samples, leads], mV) into `buffer`.
+    func readRecord(_ index: Int, into buffer: UnsafeMutablePointer<Float>) throws
+    var recordsRead: Int { get }
+}
+
+/// One step's local share of the global batch: `count` samples of [cropSamples, 12], normalized.
+public struct LoadedBatch {
+    public let step: Int
+    public let count: Int
+    public let data: UnsafeMutablePointer<Float>
+    /// Global record indices (over the concatenated corpora) of the samples, in order.
+    public let records: [Int]
+}
+
+/// Reads this rank's shard of each global batch, ahead of time, on a background thread.
+///
+/// Every rank opens all corpus files with MPI-IO (parallel HDF5) and reads only the records of its
+/// own slice of each step's global batch (see `SampleStream`), with independent I/O: collective
+/// transfers would have to be ordered against the gradient all-reduce running on another thread,
+/// and each record is one contiguous chunk anyway. Several corpora are concatenated, so each is
+/// sampled in proportion to its size. Samples are cropped (random start from the shared stream),
+/// z-scored per lead with the file's training-fold mean/std and clipped to ±5.
+public final class ShardedLoader {
+    public let recordCount: Int
+    public let localBatch: Int
+    public let cropSamples: Int
+    let sources: [ShardSource]
+    let starts: [Int]          // first global index of each source
+    let stream: SampleStream
+    let rank: Int, size: Int
+
+    private let cond = NSCondition()
+    private var buffers: [UnsafeMutablePointer<Float>] = []
+    private var ready: [Int: (records: [Int], slot: Int)] = [:]
+    private var nextToProduce = 0
+    private var consumed = -1           // the step whose buffer the trainer currently holds
+    private var failure: Error?
+    private var stopping = false
+    private var thread: Thread?
+    private var permCache: (epoch: Int, perm: [Int])?
+
+    /// Records this rank has read so far (proves sharding in tests).
+    public var recordsRead: Int { sources.reduce(0) { $0 + $1.recordsRead } }
+
+    public convenience init(paths: [String], comm: Communicator, globalBatch: Int, cropSamples: Int, seed: UInt64) throws {
+        let sources: [ShardSource] = try paths.map { try CorpusShardSource(path: $0, comm: comm) }
+        try self.init(sources: sources, rank: comm.rank, size: comm.size, globalBatch: globalBatch,
+                      cropSamples: cropSamples, seed: seed)
+    }
+
+    init(sources: [ShardSource], rank: Int, size: Int, globalBatch: Int, cropSamples: Int, seed: UInt64) throws {
+        var starts: [Int] = []
+        var total = 0
+        for s in sources {
+            guard s.leadCount == 12 else { throw FileError(s.path, "expected 12 leads, found \(s.leadCount)") }
+            guard s.samplesPerRecord >= cropSamples else {
+                throw FileError(s.path, "records have \(s.samplesPerRecord) samples, shorter than the \(cropSamples)-sample crop")
+            }
+            guard s.recordCount > 0 else { throw FileError(s.path, "corpus has no records") }
+            starts.append(total)
+            total += s.recordCount
+        }
+        guard total > 0 else { throw TrainingError("no records in the training corpora") }
+        self.sources = sources
+        self.starts = starts
+        recordCount = total
+        self.rank = rank
+        self.size = size
+        self.cropSamples = cropSamples
+        stream = SampleStream(recordCount: total, globalBatch: globalBatch, seed: seed)
+        localBatch = SampleStream.rankSlice(globalBatch: globalBatch, rank: rank, size: size).count
+        for _ in 0..<2 {
+            buffers.append(UnsafeMutablePointer<Float>.allocate(capacity: max(1, localBatch * cropSamples * 12)))
+        }
+    }
+
+    deinit {
+        stop()
+        for b in buffers { b.deallocate() }
+    }
+
+    /// Starts reading ahead from `step`.
+    public func start(fromStep step: Int) {
+        nextToProduce = step
+        consumed = step - 1
+        let t = Thread { [unowned self] in self.produceLoop() }
+        t.name = "ecg-dist-loader"
+        thread = t
+        t.start()
+    }
+
+    public func stop() {
+        cond.lock()
+        stopping = true
+        cond.broadcast()
+        cond.unlock()
+        // Wait for the thread to leave HDF5 before files close.
+        while let t = thread, !t.isFinished { usleep(1000) }
+        thread = nil
+    }
+
+    /// The batch of the next step. Its buffer stays valid until the following `next()`.
+    public func next() throws -> LoadedBatch {
+        cond.lock()
+        defer { cond.unlock() }
+        let step = consumed + 1
+        consumed = step
+        cond.broadcast()    // the previous step's buffer is free again
+        while ready[step] == nil && failure == nil { cond.wait() }
+        if let failure { throw failure }
+        let item = ready.removeValue(forKey: step)!
+        return LoadedBatch(step: step, count: item.records.count, data: buffers[item.slot], records: item.records)
+    }
+
+    private func produceLoop() {
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (sources.map(\.samplesPerRecord).max() ?? 1) * 12)
+        defer { scratch.deallocate() }
+        while true {
+            cond.lock()
+            // Two buffers: step k+1 may be filled while the trainer holds step k.
+            while !stopping && nextToProduce > consumed + 1 { cond.wait() }
+            if stopping { cond.unlock(); return }
+            let step = nextToProduce
+            cond.unlock()
+            do {
+                let records = try fill(step: step, into: buffers[step % 2], scratch: scratch)
+                cond.lock()
+                ready[step] = (records, step % 2)
+                nextToProduce += 1
+                cond.broadcast()
+                cond.unlock()
+            } catch {
+                cond.lock()
+                failure = error
+                cond.broadcast()
+                cond.unlock()
+                return
+            }
+        }
+    }
+
+    /// Reads, crops and normalizes this rank's samples of `step` into `out`.
+    func fill(step: Int, into out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) throws -> [Int] {
+        let samples = stream.samples(step: step, rank: rank, size: size, cache: &permCache)
+        var records: [Int] = []
+        records.reserveCapacity(samples.count)
+        for (slot, sample) in samples.enumerated() {
+            let (source, local) = locate(sample.record)
+            let src = sources[source]
+            hdf5Lock.lock()
+            do { try src.readRecord(local, into: scratch) } catch { hdf5Lock.unlock(); throw error }
+            hdf5Lock.unlock()
+            let start = stream.cropOffset(position: sample.position, recordSamples: src.samplesPerRecord, cropSamples: cropSamples)
+            normalizeAndClip(scratch + start * 12, into: out + slot * cropSamples * 12, samples: cropSamples,
+                             mean: src.normalizationMean, std: src.normalizationStd)
+            records.append(sample.record)
+        }
+        return records
+    }
+
+    func locate(_ global: Int) -> (Int, Int) {
+        var lo = 0, hi = starts.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if starts[mid] <= global { lo = mid } else { hi = mid - 1 }
+        }
+        return (lo, global - starts[lo])
+    }
+}
+
+/// Per-lead z-score then clip to ±5, for time-major [samples, 12] data.
+func normalizeAndClip(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, samples: Int, mean: [Float], std: [Float]) {
+    let inv = std.map { $0 > 1e-8 ? 1 / $0 : 1 }
+    for t in 0..<samples {
+        let base = t * 12
+        for c in 0..<12 {
+            y[base + c] = min(max((x[base + c] - mean[c]) * inv[c], -5), 5)
+        }
+    }
+}
+
+/// A corpus file opened with MPI-IO on every rank.
+final class CorpusShardSource: ShardSource {
+    let reader: CorpusReader
+    init(path: String, comm: Communicator) throws {
+        reader = try CorpusReader(path: path, comm: comm.size > 1 ? comm.mpiComm : nil)
+    }
+    var path: String { reader.path }
+    var recordCount: Int { reader.count }
+    var samplesPerRecord: Int { reader.samples }
+    var leadCount: Int { reader.leads }
+    var normalizationMean: [Float] { reader.channelMean }
+    var normalizationStd: [Float] { reader.channelStd }
+    var recordsRead: Int { reader.recordsRead }
+    func readRecord(_ index: Int, into buffer: UnsafeMutablePointer<Float>) throws {
+        try reader.readSignals(rows: index..<(index + 1), into: buffer)
+    }
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Distributed pre-training checks under mpirun (needs BIN = release ecg-dist, WORK = scratch dir):
+#  1. equivalence: same seed + global batch → same parameters after 20 steps at np=1, 2, 4
+#  2. resume: 10 + 10 steps == 20 steps bit-identically (same np), within 1e-4 at another np
+#  3. kill -9 of one rank ends the job non-zero within 30 s
+#  4. SIGTERM to mpirun leaves a loadable checkpoint, and the run resumes from it
+set -euo pipefail
+: "${BIN:?}" "${WORK:?}"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+D="$WORK/dist"; mkdir -p "$D"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$BIN" prepare ptbxl --root Tests/Fixtures/ptbxl-mini --out "$D/ptbxl.h5" >/dev/null
+MODEL="dim=32,depth=2,heads=2,pred-dim=16,pred-depth=2,pred-heads=2"
+COMMON=(--data "$D/ptbxl.h5" --model "$MODEL" --global-batch 8 --micro-batch 3 --steps 20 --warmup-steps 5
+        --seed 7 --log-every 5 --verify-every 5 --checkpoint-every 10)
+run() { local np=$1; shift; mpirun --oversubscribe -np "$np" "$BIN" pretrain "${COMMON[@]}" "$@"; }
+ckpt() { ls "$1"/checkpoints/step-*.ckpt | sort | tail -n 1; }
+
+echo "--- equivalence over np"
+for np in 1 2 4; do run $np --out "$D/np$np" > "$D/np$np.log" 2>&1 || { cat "$D/np$np.log"; fail "np=$np run"; }; done
+"$BIN" checkpoint diff "$(ckpt "$D/np1")" "$(ckpt "$D/np2")" --tolerance 1e-4
+"$BIN" checkpoint diff "$(ckpt "$D/np1")" "$(ckpt "$D/np4")" --tolerance 1e-4
+grep -q "step 20/20" "$D/np2.log" || fail "np=2 log has no step 20"
+
+echo "--- resume at the same np is bit-identical"
+run 2 --out "$D/resume" --stop-after 10 > "$D/r1.log" 2>&1 || { cat "$D/r1.log"; fail "first half"; }
+[ "$(basename "$(ckpt "$D/resume")")" = "step-00000010.ckpt" ] || fail "no step-10 checkpoint"
+run 2 --out "$D/resume" --resume auto > "$D/r2.log" 2>&1 || { cat "$D/r2.log"; fail "second half"; }
+grep -q "resumed from" "$D/r2.log" || fail "did not resume"
+"$BIN" checkpoint diff "$(ckpt "$D/np2")" "$(ckpt "$D/resume")" --tolerance 0 | tee "$D/diff.txt"
+grep -q "params: .*bit-identical" "$D/diff.txt" || fail "resume not bit-identical"
+
+echo "--- resume at a different np (2 → 1, 2 → 3)"
+for np in 1 3; do
+  mkdir -p "$D/resume$np/checkpoints"
+  cp "$D/resume/checkpoints/step-00000010.ckpt" "$D/resume$np/checkpoints/"
+  run $np --out "$D/resume$np" --resume auto > "$D/r$np.log" 2>&1 || { cat "$D/r$np.log"; fail "resume at np=$np"; }
+  "$BIN" checkpoint diff "$(ckpt "$D/np2")" "$(ckpt "$D/resume$np")" --tolerance 1e-4
+done
+
+echo "--- kill -9 of one rank ends the job"
+# mpirun itself in the background (not a function: $! must be mpirun's pid).
+mpirun --oversubscribe -np 2 "$BIN" pretrain "${COMMON[@]}" --out "$D/kill" --steps 100000 --warmup-steps 10 \
+  --checkpoint-every 1000 > "$D/kill.log" 2>&1 &
+MPIRUN=$!
+for _ in $(seq 1 100); do grep -q "step 5/" "$D/kill.log" 2>/dev/null && break; sleep 0.5; done
+VICTIM=$(pgrep -P $MPIRUN -f "ecg-dist pretrain" | tail -n 1)
+[ -n "$VICTIM" ] || fail "no rank process found"
+START=$(date +%s); kill -9 "$VICTIM"
+set +e; wait $MPIRUN; RC=$?; set -e
+ELAPSED=$(( $(date +%s) - START ))
+echo "mpirun exit $RC after ${ELAPSED}s"
+[ $RC -ne 0 ] || fail "job exited 0 after a rank was killed"
+[ $ELAPSED -le 30 ] || fail "job took ${ELAPSED}s to end"
+
+echo "--- SIGTERM to mpirun leaves a loadable checkpoint"
+mpirun --oversubscribe -np 2 "$BIN" pretrain "${COMMON[@]}" --out "$D/term" --steps 100000 --warmup-steps 10 \
+  --checkpoint-every 5 > "$D/term.log" 2>&1 &
+MPIRUN=$!
+for _ in $(seq 1 100); do ls "$D"/term/checkpoints/step-*.ckpt >/dev/null 2>&1 && break; sleep 0.5; done
+sleep 1
+kill -TERM $MPIRUN
+set +e; wait $MPIRUN; RC=$?; set -e
+echo "mpirun exit $RC after SIGTERM"
+sleep 1
+pgrep -f "ecg-dist pretrain .*$D/term" && fail "ranks still running after mpirun got SIGTERM"
+LAST=$(ckpt "$D/term")
+"$BIN" checkpoint info "$LAST" | grep -E "step:" || fail "checkpoint $LAST not loadable"
+STEP=$("$BIN" checkpoint info "$LAST" | sed -n 's/^  step: //p')
+run 2 --out "$D/term" --resume auto --steps $((STEP + 2)) > "$D/term2.log" 2>&1 || { cat "$D/term2.log"; fail "resume after SIGTERM"; }
+grep -q "resumed from" "$D/term2.log" || fail "did not resume after SIGTERM"
+echo "distributed tests passed"

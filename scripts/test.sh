@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test of ecg-dist: multi-rank tests under mpirun, CLI/script checks, then the XCTest
+# suite (last, so its closing line is the test runner's count).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh --python
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+export OPENBLAS_NUM_THREADS=1
+WORK=$(mktemp -d /tmp/ecg-dist-test.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "build (release CLI, debug tests)"
+swift build -c release 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | grep -v "^\[" || true
+swift build -c release >/dev/null
+BIN=$(swift build -c release --show-bin-path)/ecg-dist
+swift build --build-tests >/dev/null
+XCTEST=$(swift build --show-bin-path)/ecg-distPackageTests.xctest
+
+step "MPI shim under mpirun -np 2 (all-reduce, broadcast, bucketed all-reduce, parallel HDF5)"
+timeout 300 mpirun -np 2 "$XCTEST" DistTrainerTests.MPIShimTests 2>&1 | grep -E "error|failed|Executed .* tests" | sort | uniq -c
+
+for t in Tests/scripts/*.test.sh; do
+  [ -e "$t" ] || continue
+  step "$t"
+  BIN="$BIN" XCTEST="$XCTEST" WORK="$WORK" timeout 900 bash "$t"
+done
+
+step "XCTest suite (single rank)"
+swift test --disable-swift-testing 2>&1 | tail -n 30
