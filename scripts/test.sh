@@ -18,8 +18,11 @@ BIN=$(swift build -c release --show-bin-path)/ecg-dist
 swift build --build-tests >/dev/null
 XCTEST=$(swift build --show-bin-path)/ecg-distPackageTests.xctest
 
-step "MPI shim under mpirun -np 2 (all-reduce, broadcast, bucketed all-reduce, parallel HDF5)"
-timeout 300 mpirun -np 2 "$XCTEST" DistTrainerTests.MPIShimTests 2>&1 | grep -E "error|failed|Executed .* tests" | sort | uniq -c
+for np in 2 3; do
+  step "multi-rank XCTests under mpirun -np $np (MPI shim, parallel HDF5, sharded loader)"
+  timeout 300 mpirun -np $np "$XCTEST" DistTrainerTests.MPIShimTests,DistTrainerTests.ShardingTests 2>&1 \
+    | grep -E "error|failed|Executed .* tests" | sort | uniq -c
+done
 
 for t in Tests/scripts/*.test.sh; do
   [ -e "$t" ] || continue
