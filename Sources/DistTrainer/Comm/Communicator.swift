@@ -79,7 +79,23 @@ public final class Communicator: @unchecked Sendable {
         throw MPIError(rank: rank, call: call, message: String(cString: buf))
     }
 
-    public func barrier() throws { try check(MPI_Barrier(comm), "MPI_Barrier") }
+    /// Barrier that sleeps while waiting (a rank waiting for rank 0's checkpoint write or evaluation
+    /// must not spin a core that rank 0 could use).
+    public func barrier() throws {
+        guard size > 1 else { return }
+        var request: MPI_Request?
+        try check(MPI_Ibarrier(comm, &request), "MPI_Ibarrier")
+        try waitPolling(&request, "MPI_Ibarrier")
+    }
+
+    private func waitPolling(_ request: inout MPI_Request?, _ call: String, pollMicroseconds: UInt32 = 50) throws {
+        var done: Int32 = 0
+        while true {
+            try check(MPI_Test(&request, &done, shim_MPI_STATUS_IGNORE()), "MPI_Test(\(call))")
+            if done != 0 { return }
+            usleep(pollMicroseconds)
+        }
+    }
 
     /// In-place sum of `count` floats across ranks.
     public func allReduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws {
@@ -102,6 +118,17 @@ public final class Communicator: @unchecked Sendable {
         var v = [value]
         try allReduceSum(&v)
         return v[0]
+    }
+
+    /// In-place sum of floats across ranks without spinning a core: starts MPI_Iallreduce and polls
+    /// it with short sleeps. OpenMPI busy-waits inside blocking collectives, which on a machine with
+    /// one rank per core would steal the core from the backward pass this call is meant to overlap.
+    public func allReduceSumPolling(_ buffer: UnsafeMutablePointer<Float>, count: Int, pollMicroseconds: UInt32 = 50) throws {
+        guard size > 1, count > 0 else { return }
+        var request: MPI_Request?
+        try check(MPI_Iallreduce(shim_MPI_IN_PLACE(), buffer, Int32(count), shim_MPI_FLOAT(), shim_MPI_SUM(), comm, &request),
+                  "MPI_Iallreduce(sum, \(count) floats)")
+        try waitPolling(&request, "MPI_Iallreduce", pollMicroseconds: pollMicroseconds)
     }
 
     /// Average of floats across ranks, in place.

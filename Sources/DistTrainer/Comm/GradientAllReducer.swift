@@ -5,9 +5,10 @@ import MPIShim
 ///
 /// The model's backward pass calls `gradientsReady(_:)` each time a layer's gradients are final.
 /// Ranges arrive from the last layer to the first; we merge them into buckets of at least
-/// `bucketFloats` and hand each full bucket to a dedicated communication thread, which runs a
-/// blocking MPI_Allreduce while the main thread carries on with backward. (OpenMPI has no async
-/// progress for non-blocking collectives on shared memory, so a thread is what really overlaps.)
+/// `bucketFloats` and hand each full bucket to a dedicated communication thread, which drives an
+/// MPI_Iallreduce to completion while the main thread carries on with backward. (OpenMPI makes no
+/// asynchronous progress on non-blocking collectives by itself, so a thread polling MPI_Test is what
+/// really overlaps; polling with short sleeps keeps it from competing with backward for a core.)
 /// `finish()` flushes the last bucket, reduces anything the callbacks never reported, waits, and
 /// divides nothing: callers scale gradients so that the SUM over ranks is the global mean.
 public final class GradientAllReducer: @unchecked Sendable {
@@ -129,7 +130,7 @@ public final class GradientAllReducer: @unchecked Sendable {
             cond.unlock()
             let t0 = DispatchTime.now().uptimeNanoseconds
             var err: Error?
-            do { try comm.allReduceSum(grads + r.lowerBound, count: r.count) } catch { err = error }
+            do { try comm.allReduceSumPolling(grads + r.lowerBound, count: r.count) } catch { err = error }
             let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             cond.lock()
             commSeconds += dt
