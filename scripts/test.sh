@@ -24,11 +24,16 @@ for np in 2 3; do
     | grep -E "error|failed|Executed .* tests" | sort | uniq -c
 done
 
-for t in Tests/scripts/*.test.sh; do
-  [ -e "$t" ] || continue
-  step "$t"
-  BIN="$BIN" XCTEST="$XCTEST" WORK="$WORK" timeout 900 bash "$t"
-done
+step "distributed pre-training: equivalence over np, resume, kill -9, SIGTERM"
+BIN="$BIN" WORK="$WORK" timeout 900 bash Tests/scripts/distributed.test.sh
+
+step "evaluation harness end to end on the embedded PTB-XL sample (six tasks, both modes)"
+BIN="$BIN" timeout 900 bash Tests/scripts/eval_smoke.sh
+
+step "Slurm: real one-node cluster, sbatch pretrain, USR1 → checkpoint → requeue → resume"
+"$BIN" synth --records 200 --out "$WORK/synth200.h5" --seed 5 >/dev/null
+timeout 900 bash Tests/scripts/slurm_test.sh "$BIN" "$WORK/synth200.h5"
+bash slurm/local-cluster.sh stop >/dev/null 2>&1 || true
 
 step "XCTest suite (single rank)"
 swift test --disable-swift-testing 2>&1 | tail -n 30

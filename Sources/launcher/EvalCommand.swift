@@ -1,7 +1,99 @@
 import ArgumentParser
+import DistTrainer
+import Foundation
+import Model
 
-// Placeholder until the eval subcommand lands; replaced by its owner.
+/// `ecg-dist eval`: the PTB-XL benchmark protocol on a pre-trained (or random) encoder.
 struct Eval: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "eval", abstract: "(not yet implemented)")
-    func run() throws { throw ValidationError("eval is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate an encoder on PTB-XL tasks: attentive probe (linear) and/or fine-tuning, macro ROC-AUC.",
+        discussion: """
+        Folds 1-8 train, 9 validation (best head kept), 10 test. Training uses random 2.5 s crops; \
+        validation/test average the logits of 7 crops (stride 1.25 s). Prints a task × mode table \
+        (mean ± std over seeds) and, with --out, writes eval.json and eval.md atomically.
+        """)
+
+    @Option(help: "Checkpoint: a training state (the EMA target encoder is used) or an encoder .safetensors.")
+    var checkpoint: String?
+    @Option(help: "Corpus file with labels (ecg-dist prepare ptbxl ...).") var data: String
+    @Option(help: "Task(s), comma-separated: all, diagnostic, subdiagnostic, superdiagnostic, form, rhythm, synth, or every.")
+    var task = "every"
+    @Option(help: "linear, finetune or both.") var mode = "linear"
+    @Option(help: "Runs per task and mode (seeds base-seed, base-seed+1, ...).") var seeds = 1
+    @Option(help: "First seed.") var baseSeed: UInt64 = 0
+    @Option(help: "Sets both --linear-steps and --finetune-steps.") var steps: Int?
+    @Option(help: "Attentive-probe steps (paper: 5000).") var linearSteps = 5_000
+    @Option(help: "Fine-tuning steps (paper: 10000).") var finetuneSteps = 10_000
+    @Option(help: "Records per step.") var batchSize = 64
+    @Option(help: "Validate every N steps (0 = 20 times per run).") var validateEvery = 0
+    @Option(help: "Linear probe: cached random crops per training record.") var cropsPerRecord = 4
+    @Option(help: "Linear probe: memory cap of the feature cache (MB).") var featureCacheMB = 4_096
+    @Option(help: "Probe learning rate (cosine to 0).") var linearLR = 1e-3
+    @Option(help: "Fine-tuning peak learning rate (warmup, then cosine to --finetune-final-lr).") var finetuneLR = 1e-3
+    @Option(help: "Fine-tuning final learning rate.") var finetuneFinalLR = 1e-5
+    @Option(help: "AdamW weight decay.") var weightDecay = 0.1
+    @Flag(help: "Baseline: evaluate a randomly initialised encoder (needs --model).") var randomInit = false
+    @Option(help: "Model config (vit-xs, vit-s, vit-b) for --random-init or a checkpoint without config.")
+    var model: String?
+    @Option(help: "Directory for eval.json and eval.md.") var out: String?
+    @Option(help: "OpenBLAS threads.") var threads = 2
+    @Flag(help: "Only print the final table.") var quiet = false
+
+    func options() throws -> EvalOptions {
+        var o = EvalOptions()
+        o.tasks = task.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        switch mode {
+        case "linear": o.modes = [.linear]
+        case "finetune": o.modes = [.finetune]
+        case "both": o.modes = [.linear, .finetune]
+        default: throw ValidationError("--mode must be linear, finetune or both (got '\(mode)')")
+        }
+        o.seeds = seeds
+        o.baseSeed = baseSeed
+        o.linearSteps = steps ?? linearSteps
+        o.finetuneSteps = steps ?? finetuneSteps
+        o.batchSize = batchSize
+        o.validateEvery = validateEvery
+        o.cropsPerRecord = cropsPerRecord
+        o.featureCacheMB = featureCacheMB
+        o.linearLR = linearLR
+        o.finetuneLR = finetuneLR
+        o.finetuneFinalLR = finetuneFinalLR
+        o.weightDecay = weightDecay
+        try o.validate()
+        return o
+    }
+
+    func run() throws {
+        let options = try options()
+        BLASThreads.set(threads)
+        let log: ((String) -> Void)? = quiet ? nil : { line in print(line); fflush(stdout) }
+        let encoder: EncoderWeights
+        let checkpointName: String
+        if randomInit {
+            guard let model else { throw ValidationError("--random-init needs --model (vit-xs, vit-s, vit-b)") }
+            if checkpoint != nil { throw ValidationError("--random-init and --checkpoint exclude each other") }
+            encoder = EncoderCheckpoint.random(config: try ModelSpec.parse(model), seed: options.baseSeed)
+            checkpointName = "random-init"
+        } else {
+            guard let checkpoint else { throw ValidationError("--checkpoint is required (or --random-init --model NAME)") }
+            encoder = try EncoderCheckpoint.load(path: checkpoint, model: model)
+            checkpointName = checkpoint
+        }
+        log?("encoder: \(encoder.origin), \(encoder.config.name) (dim \(encoder.config.dim), depth \(encoder.config.depth))")
+        let t0 = Date()
+        let dataset = try EvalDataset.load(path: data, tasks: options.tasks)
+        log?("data: \(data), \(dataset.count) records, tasks \(dataset.tasks.map(\.name).joined(separator: ", ")) (loaded in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s)")
+        let report = try encoder.values.withUnsafeBufferPointer {
+            try evaluate(encoderWeights: $0, config: encoder.config, data: dataset, options: options,
+                         checkpoint: checkpointName, randomInit: randomInit, log: log)
+        }
+        print("")
+        print(report.markdown, terminator: "")
+        if let out {
+            try report.write(toDirectory: out)
+            print("wrote \(out)/eval.json and \(out)/eval.md")
+        }
+    }
 }

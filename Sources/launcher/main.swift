@@ -6,7 +6,7 @@ struct ECGDist: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ecg-dist",
         abstract: "Distributed JEPA pre-training of ECG Vision Transformers (MPI + parallel HDF5).",
-        subcommands: [Prepare.self, Info.self, Pretrain.self, Eval.self, Bench.self, Synth.self, Plot.self])
+        subcommands: [Prepare.self, Info.self, Pretrain.self, Eval.self, CheckpointTool.self, Bench.self, Synth.self, Plot.self])
 }
 
 ECGDist.main()

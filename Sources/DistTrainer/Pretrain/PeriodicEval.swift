@@ -9,6 +9,8 @@ final class PeriodicEvaluator {
     let task: String
     let steps: Int
     let seed: UInt64
+    /// Caps the training records the probe sees, so a periodic check on full PTB-XL stays minutes.
+    let trainRecordLimit = 4000
     private var data: EvalDataset?
 
     init(dataPath: String, task: String, steps: Int, seed: UInt64) {
@@ -23,7 +25,7 @@ final class PeriodicEvaluator {
             // HDF5 is not thread-safe and the loader thread is reading the training corpus.
             hdf5Lock.lock()
             defer { hdf5Lock.unlock() }
-            data = try EvalDataset.load(path: dataPath, tasks: [task])
+            data = try EvalDataset.load(path: dataPath, tasks: [task], trainRecordLimit: trainRecordLimit)
         }
         var options = EvalOptions()
         options.tasks = [task]
@@ -31,6 +33,8 @@ final class PeriodicEvaluator {
         options.seeds = 1
         options.baseSeed = seed
         options.linearSteps = steps
+        // Cheap enough to run often: one cached crop per training record.
+        options.cropsPerRecord = 1
         let report = try runEvaluationHarness(weights: weights, config: config, data: data!, options: options)
         guard let row = report.results.first else { throw TrainingError("evaluation on \(dataPath) returned no result") }
         return (row.val.mean ?? .nan, row.test.mean ?? .nan)

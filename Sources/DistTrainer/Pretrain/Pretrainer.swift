@@ -106,6 +106,13 @@ final class Pretrainer {
         var windowStart = Date(), windowSamples = 0
         var ioWait = 0.0, allReduceTime = 0.0, allReduceWait = 0.0, computeTime = 0.0
 
+        // Collapse monitor (rank 0): per-dimension std of the target encoder's outputs on a fixed
+        // handful of records, logged over training next to its value at the start.
+        var probe: UnsafeMutablePointer<Float>?
+        var probeCount = 0
+        var initialTargetStd: Float = .nan
+        defer { probe?.deallocate() }
+
         while state.step < config.steps {
             let step = state.step
             // --- data ---
@@ -113,6 +120,13 @@ final class Pretrainer {
             let batch = try loader.next()
             precondition(batch.step == step, "loader out of sync")
             ioWait += Date().timeIntervalSince(t0)
+            if isRoot && probe == nil && batch.count > 0 {
+                probeCount = min(8, batch.count)
+                let floats = probeCount * config.cropSamples * 12
+                probe = UnsafeMutablePointer<Float>.allocate(capacity: floats)
+                probe!.update(from: batch.data, count: floats)
+                initialTargetStd = model.targetOutputStd(input: probe!, batch: probeCount)
+            }
 
             // --- forward/backward over micro-batches; the last one overlaps the all-reduce ---
             let t1 = Date()
@@ -164,18 +178,21 @@ final class Pretrainer {
                 let done = state.step - firstStep
                 let eta = Date().timeIntervalSince(runStart) / Double(done) * Double(config.steps - state.step)
                 let steps = Double(config.logEvery)
+                let targetStd = probe.map { model.targetOutputStd(input: $0, batch: probeCount) } ?? .nan
                 let hidden = allReduceTime > 0 ? 100 * max(0, 1 - allReduceWait / allReduceTime) : 100
                 say("step \(state.step)/\(config.steps)  loss " + String(format: "%.5f", loss)
                     + "  lr " + String(format: "%.3g", Double(lr))
                     + "  " + String(format: "%.1f", rate) + " samples/s"
                     + "  io-wait " + String(format: "%.1f", 100 * ioWait / max(dt, 1e-9)) + "%"
                     + "  allreduce " + String(format: "%.1f", 1000 * allReduceTime / steps) + " ms ("
-                    + String(format: "%.0f", hidden) + "% hidden)  ETA " + formatDuration(eta))
+                    + String(format: "%.0f", hidden) + "% hidden)  target-std " + String(format: "%.3f", targetStd)
+                    + "  ETA " + formatDuration(eta))
                 log?.append(["step": state.step, "loss": loss, "lr": Double(lr), "wd": Double(wd),
                              "momentum": Double(momentum), "grad_norm": Double(gradNorm),
                              "samples_per_s": rate, "io_wait_s": ioWait / steps,
                              "allreduce_s": allReduceTime / steps, "allreduce_wait_s": allReduceWait / steps,
-                             "compute_s": computeTime / steps, "ranks": comm.size, "time": Date().timeIntervalSince1970])
+                             "compute_s": computeTime / steps, "ranks": comm.size,
+                             "target_std": Double(targetStd), "target_std_start": Double(initialTargetStd), "time": Date().timeIntervalSince1970])
                 windowStart = Date(); windowSamples = 0
                 ioWait = 0; allReduceTime = 0; allReduceWait = 0; computeTime = 0
             }

@@ -52,4 +52,9 @@ static inline unsigned shim_H5F_ACC_EXCL(void) { return H5F_ACC_EXCL; }
 static inline hid_t shim_H5E_DEFAULT(void) { return H5E_DEFAULT; }
 // The HDF5 error stack prints to stderr by default; ecg-dist reports its own errors instead.
 static inline herr_t shim_H5_silence_errors(void) { return H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+// ---- added by data (HDF5 wrapper): more types and sentinels ----
+static inline hid_t shim_H5T_IEEE_F64LE(void) { return H5T_IEEE_F64LE; }
+static inline hid_t shim_H5T_NATIVE_INT16(void) { return H5T_NATIVE_INT16; }
+static inline hid_t shim_H5T_STD_I16LE(void) { return H5T_STD_I16LE; }
+static inline size_t shim_H5T_VARIABLE(void) { return H5T_VARIABLE; }
 #endif

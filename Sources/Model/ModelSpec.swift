@@ -1,4 +1,4 @@
-import Model
+import Foundation
 
 /// Parses `--model`: a paper config (`vit-xs`, `vit-s`, `vit-b`), `vit-tiny` (a small model for demos
 /// and smoke tests on a laptop), or a custom spec such as

@@ -1,0 +1,136 @@
+import Foundation
+
+/// What a `prepare` run did.
+public struct PrepareSummary: Sendable {
+    public var sourceRecords = 0
+    public var rows = 0
+    public var skipped = 0
+    public var seconds = 0.0
+    public var warnings: [String] = []
+    public var recordsPerSecond: Double { seconds > 0 ? Double(sourceRecords) / seconds : 0 }
+}
+
+/// Builds corpus files from PTB-XL or from folders of WFDB records.
+public enum CorpusPreparer {
+    /// PTB-XL root → corpus: every row of `ptbxl_database.csv`, the 500 Hz files (`filename_hr`), its
+    /// `ecg_id`, `strat_fold` and the six benchmark label tasks. Records are 10 s at 500 Hz; anything
+    /// else is resampled and cut to its central 10 s / zero-padded like other sources.
+    public static func preparePTBXL(root: String, out: String, verifyChecksums: Bool = false,
+                                    batchSize: Int = 128, log: (String) -> Void = { _ in }) throws -> PrepareSummary {
+        let started = Date()
+        let database = try PTBXLDatabase.load(root: root)
+        let databasePath = (root as NSString).appendingPathComponent("ptbxl_database.csv")
+        guard !database.entries.isEmpty else { throw ECGDataError(.badTable, databasePath, "no records listed") }
+        // Fail before any work when a listed record is missing.
+        for entry in database.entries {
+            let header = (root as NSString).appendingPathComponent(entry.filenameHR + ".hea")
+            guard FileManager.default.fileExists(atPath: header) else {
+                throw ECGDataError(.missingRecord, databasePath,
+                    "ecg_id \(entry.ecgID): record \(entry.filenameHR) not found (no \(header))")
+            }
+        }
+        let tasks = database.tasks.map { CorpusTaskSpec(name: $0.name, labelNames: $0.labelNames) }
+        let writer = try CorpusWriter(path: out, source: "ptbxl", tasks: tasks, batchSize: batchSize)
+        var summary = PrepareSummary()
+        var resamplers: [Double: PolyphaseResampler] = [:]
+        let window = UnsafeMutablePointer<Float>.allocate(capacity: CorpusWriter.samples * CorpusWriter.leads)
+        defer { window.deallocate() }
+        do {
+            for entry in database.entries {
+                let header = (root as NSString).appendingPathComponent(entry.filenameHR + ".hea")
+                let leads = try ECGPreprocessing.standardize(headerPath: header, verifyChecksums: verifyChecksums,
+                                                             resamplers: &resamplers)
+                summary.warnings += leads.warnings
+                leads.warnings.forEach { log("warning: \($0)") }
+                let start = ECGPreprocessing.windowStarts(sampleCount: leads.sampleCount, policy: .center)[0]
+                try leads.withWindow(start: start, scratch: window) {
+                    try writer.add(signal: $0, id: entry.ecgID, name: entry.filenameHR, fold: entry.fold,
+                                   labels: database.tasks.map { $0.row(codes: entry.codes) })
+                }
+                summary.sourceRecords += 1
+                summary.rows += 1
+            }
+            try writer.finish()
+        } catch {
+            writer.abort()
+            throw error
+        }
+        summary.seconds = Date().timeIntervalSince(started)
+        return summary
+    }
+
+    /// All `.hea` files under `directory` (recursive), sorted so corpora are reproducible.
+    public static func findHeaders(in directory: String) throws -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ECGDataError(.missingFile, directory, "directory not found")
+        }
+        guard let enumerator = FileManager.default.enumerator(atPath: directory) else {
+            throw ECGDataError(.missingFile, directory, "directory cannot be listed")
+        }
+        var headers: [String] = []
+        while let relative = enumerator.nextObject() as? String {
+            if relative.hasSuffix(".hea") { headers.append(relative) }
+        }
+        return headers.sorted().map { (directory as NSString).appendingPathComponent($0) }
+    }
+
+    /// Folders of WFDB records → one unlabelled pre-training corpus (fold 0, running ids). Every record is
+    /// reduced to the 12 standard leads at 500 Hz and cut by `policy` (default: consecutive 10-s windows).
+    /// `append` adds the rows to an existing corpus at `out`. `skipBad` warns about and skips unreadable
+    /// records instead of stopping.
+    public static func prepareWFDB(directories: [String], out: String, append: Bool = false,
+                                   policy: ECGPreprocessing.LengthPolicy = .split, skipBad: Bool = false,
+                                   verifyChecksums: Bool = false, batchSize: Int = 128,
+                                   log: (String) -> Void = { _ in }) throws -> PrepareSummary {
+        let started = Date()
+        let headerLists = try directories.map { try findHeaders(in: $0) }
+        for (directory, headers) in zip(directories, headerLists) where headers.isEmpty {
+            throw ECGDataError(.missingRecord, directory, "no .hea files found")
+        }
+        let source = directories.map { "wfdb:\($0)" }.joined(separator: "; ")
+        let writer = try CorpusWriter(path: out, source: source, tasks: [], append: append, batchSize: batchSize)
+        var summary = PrepareSummary()
+        var resamplers: [Double: PolyphaseResampler] = [:]
+        let window = UnsafeMutablePointer<Float>.allocate(capacity: CorpusWriter.samples * CorpusWriter.leads)
+        defer { window.deallocate() }
+        do {
+            for (directory, headers) in zip(directories, headerLists) {
+                let prefix = ((directory as NSString).standardizingPath as NSString).lastPathComponent
+                for header in headers {
+                    let leads: ECGPreprocessing.StandardLeads
+                    do {
+                        leads = try ECGPreprocessing.standardize(headerPath: header, verifyChecksums: verifyChecksums,
+                                                                 resamplers: &resamplers)
+                    } catch let error as ECGDataError where skipBad {
+                        summary.skipped += 1
+                        summary.warnings.append("skipped \(error.description)")
+                        log("warning: skipped \(error.description)")
+                        continue
+                    }
+                    summary.warnings += leads.warnings
+                    leads.warnings.forEach { log("warning: \($0)") }
+                    let relative = String(header.dropFirst(directory.count).drop { $0 == "/" }.dropLast(4))
+                    let name = prefix.isEmpty || prefix == "/" ? relative : "\(prefix)/\(relative)"
+                    let starts = ECGPreprocessing.windowStarts(sampleCount: leads.sampleCount, policy: policy)
+                    for (index, start) in starts.enumerated() {
+                        try leads.withWindow(start: start, scratch: window) {
+                            try writer.add(signal: $0, name: starts.count > 1 ? "\(name)#\(index)" : name, fold: 0)
+                        }
+                        summary.rows += 1
+                    }
+                    summary.sourceRecords += 1
+                }
+            }
+            if summary.rows == 0 {
+                throw ECGDataError(.missingRecord, directories.joined(separator: ", "), "no usable records (\(summary.skipped) skipped)")
+            }
+            try writer.finish()
+        } catch {
+            writer.abort()
+            throw error
+        }
+        summary.seconds = Date().timeIntervalSince(started)
+        return summary
+    }
+}

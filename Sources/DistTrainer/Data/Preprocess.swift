@@ -1,0 +1,154 @@
+import Foundation
+
+/// Turns a WFDB record into the corpus form: the 12 standard leads in order, mV, no NaN, 500 Hz,
+/// cut into 10-s windows of 5000 samples.
+public enum ECGPreprocessing {
+    public static let leadNames = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    public static let samplingRate = 500
+    public static let windowSamples = 5000
+
+    /// How records longer than 10 s become corpus rows. Shorter records are zero-padded at the end.
+    public enum LengthPolicy: String, CaseIterable, Sendable {
+        /// One row: the central 10 s.
+        case center
+        /// Consecutive non-overlapping 10-s windows from the start; a final part shorter than 10 s is dropped.
+        case split
+    }
+
+    /// For each standard lead, the index of the record signal carrying it (names matched case-insensitively).
+    public static func standardLeadIndices(signalNames: [String], path: String) throws -> [Int] {
+        let normalized = signalNames.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        var indices: [Int] = []
+        var missing: [String] = []
+        for lead in leadNames {
+            if let index = normalized.firstIndex(of: lead.lowercased()) { indices.append(index) } else { missing.append(lead) }
+        }
+        guard missing.isEmpty else {
+            throw ECGDataError(.missingLead, path,
+                "missing lead(s) \(missing.joined(separator: ", ")); record has \(signalNames.joined(separator: ", "))")
+        }
+        return indices
+    }
+
+    /// Fills NaN gaps by linear interpolation between the nearest valid samples; NaNs before the first
+    /// (after the last) valid sample take its value. Returns false when every sample was NaN (then all become 0).
+    @discardableResult
+    public static func interpolateNaNs(_ x: UnsafeMutablePointer<Float>, count n: Int) -> Bool {
+        interpolateNaNs(x, count: n, stride: 1)
+    }
+
+    /// Same, on x[t * stride] (one lead of a sample-major buffer).
+    public static func interpolateNaNs(_ base: UnsafeMutablePointer<Float>, count n: Int, stride: Int) -> Bool {
+        @inline(__always) func x(_ t: Int) -> Float { base[t * stride] }
+        @inline(__always) func set(_ t: Int, _ v: Float) { base[t * stride] = v }
+        var previous = -1 // index of the last valid sample seen
+        var t = 0
+        while t < n {
+            if !x(t).isNaN { previous = t; t += 1; continue }
+            var next = t
+            while next < n && x(next).isNaN { next += 1 }
+            if previous < 0 && next == n {
+                for i in 0..<n { set(i, 0) }
+                return false
+            }
+            for i in t..<next {
+                if previous < 0 { set(i, x(next)) }
+                else if next == n { set(i, x(previous)) }
+                else {
+                    let w = Float(i - previous) / Float(next - previous)
+                    set(i, x(previous) + w * (x(next) - x(previous)))
+                }
+            }
+            t = next
+        }
+        return true
+    }
+
+    /// Start sample of each 10-s corpus row cut from a record of `n` samples at 500 Hz.
+    public static func windowStarts(sampleCount n: Int, policy: LengthPolicy) -> [Int] {
+        guard n > windowSamples else { return [0] }
+        switch policy {
+        case .center: return [(n - windowSamples) / 2]
+        case .split: return Array(stride(from: 0, through: n - windowSamples, by: windowSamples))
+        }
+    }
+
+    /// A record's 12 standard leads at 500 Hz in mV, sample-major: sample t of lead l is
+    /// `samples[t * 12 + l]`, so a 10-s window is one contiguous block of the corpus row layout.
+    public struct StandardLeads {
+        public var samples: [Float]
+        public var sampleCount: Int
+        public var warnings: [String]
+
+        /// Calls `body` with the (5000, 12) window starting at sample `start`: a pointer straight into
+        /// `samples` when the window is complete, else a zero-padded copy in `scratch`.
+        public func withWindow<R>(start: Int, scratch: UnsafeMutablePointer<Float>,
+                                  _ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
+            let leads = leadNames.count
+            let available = max(0, min(windowSamples, sampleCount - start))
+            return try samples.withUnsafeBufferPointer { all in
+                let source = all.baseAddress! + start * leads
+                if available == windowSamples { return try body(source) }
+                scratch.update(from: source, count: available * leads)
+                (scratch + available * leads).update(repeating: 0, count: (windowSamples - available) * leads)
+                return try body(scratch)
+            }
+        }
+    }
+
+    /// Reads a WFDB record as its 12 standard leads: lead selection and unit check, NaN repair, and
+    /// resampling to 500 Hz. Records already at 500 Hz are decoded straight into the sample-major
+    /// result (the fast path of `prepare`). `resamplers` caches filters by input rate.
+    public static func standardize(headerPath path: String, verifyChecksums: Bool = false,
+                                   resamplers: inout [Double: PolyphaseResampler]) throws -> StandardLeads {
+        let header = try WFDBHeader.load(path: path)
+        let indices = try standardLeadIndices(signalNames: header.signals.map(\.description), path: path)
+        for (lead, index) in zip(leadNames, indices) {
+            let units = header.signals[index].units
+            guard millivoltsPerUnit(units) != nil else {
+                throw ECGDataError(.unsupported, path, "lead \(lead) has non-voltage units '\(units)'")
+            }
+        }
+        let files = try WFDBSignalFiles(header: header, headerPath: path)
+        let n = files.sampleCount
+        guard n > 0 else { throw ECGDataError(.badHeader, path, "record has no samples") }
+        let leads = leadNames.count
+        var warnings: [String] = []
+        let rate = header.samplingFrequency
+        if rate == Double(samplingRate) {
+            var samples = [Float](unsafeUninitializedCapacity: n * leads) { _, initialized in initialized = n * leads }
+            try samples.withUnsafeMutableBufferPointer { out in
+                for (lead, index) in indices.enumerated() {
+                    let column = out.baseAddress! + lead
+                    if try files.decode(signal: index, into: column, stride: leads, verifyChecksum: verifyChecksums),
+                       !interpolateNaNs(column, count: n, stride: leads) {
+                        warnings.append("\(path): lead \(leadNames[lead]) has no valid samples; stored as zeros")
+                    }
+                }
+            }
+            return StandardLeads(samples: samples, sampleCount: n, warnings: warnings)
+        }
+        if resamplers[rate] == nil {
+            guard let resampler = PolyphaseResampler(from: rate, to: Double(samplingRate)) else {
+                throw ECGDataError(.unsupported, path, "cannot resample \(rate) Hz to \(samplingRate) Hz")
+            }
+            resamplers[rate] = resampler
+        }
+        let resampler = resamplers[rate]!
+        let m = resampler.outputCount(inputCount: n)
+        var planar = [Float](repeating: 0, count: n)
+        var lane = [Float](repeating: 0, count: m)
+        var samples = [Float](repeating: 0, count: m * leads)
+        for (lead, index) in indices.enumerated() {
+            try planar.withUnsafeMutableBufferPointer { x in
+                if try files.decode(signal: index, into: x.baseAddress!, stride: 1, verifyChecksum: verifyChecksums),
+                   !interpolateNaNs(x.baseAddress!, count: n) {
+                    warnings.append("\(path): lead \(leadNames[lead]) has no valid samples; stored as zeros")
+                }
+                lane.withUnsafeMutableBufferPointer { resampler.resample(x.baseAddress!, count: n, into: $0.baseAddress!) }
+            }
+            for t in 0..<m { samples[t * leads + lead] = lane[t] }
+        }
+        return StandardLeads(samples: samples, sampleCount: m, warnings: warnings)
+    }
+}

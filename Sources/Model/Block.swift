@@ -1,0 +1,181 @@
+// A stack of pre-norm transformer blocks (timm ViT Block without biases in Linear layers):
+//   x = x + proj(attn(LN1(x)));  x = x + fc2(GELU(fc1(LN2(x))))
+// Forward and backward live side by side. Activations are kept per block when a backward will
+// follow; a forward-only stack (target encoder, evaluation) reuses one set for all blocks.
+
+/// Offsets of one block's parameters inside the flat store.
+struct BlockParameters {
+    let norm1Weight, norm1Bias, qkv, proj, norm2Weight, norm2Bias, fc1, fc2: Int
+    /// The block's contiguous slice of the flat buffer (first to last parameter).
+    let range: Range<Int>
+
+    init(layout: inout ParameterLayout, prefix: String, dim: Int, hidden: Int) {
+        norm1Weight = layout.declare(prefix + "norm1.weight", [dim])
+        norm1Bias = layout.declare(prefix + "norm1.bias", [dim])
+        qkv = layout.declare(prefix + "attn.qkv.weight", [3 * dim, dim])
+        proj = layout.declare(prefix + "attn.proj.weight", [dim, dim])
+        norm2Weight = layout.declare(prefix + "norm2.weight", [dim])
+        norm2Bias = layout.declare(prefix + "norm2.bias", [dim])
+        fc1 = layout.declare(prefix + "mlp.fc1.weight", [hidden, dim])
+        fc2 = layout.declare(prefix + "mlp.fc2.weight", [dim, hidden])
+        range = norm1Weight..<layout.count
+    }
+}
+
+/// Saved activations of one block.
+final class BlockActivations {
+    let ln1 = FloatBuffer(), mean1 = FloatBuffer(), rstd1 = FloatBuffer()
+    let qkv = FloatBuffer(), probs = FloatBuffer(), attn = FloatBuffer()
+    let mid = FloatBuffer()   // residual stream after the attention branch
+    let ln2 = FloatBuffer(), mean2 = FloatBuffer(), rstd2 = FloatBuffer()
+    let hidden = FloatBuffer() // fc1 output (pre-GELU)
+    var all: [FloatBuffer] { [ln1, mean1, rstd1, qkv, probs, attn, mid, ln2, mean2, rstd2, hidden] }
+
+    func reserve(rows: Int, dim: Int, hiddenDim: Int, probs probsCount: Int) {
+        ln1.reserve(rows * dim); mean1.reserve(rows); rstd1.reserve(rows)
+        qkv.reserve(rows * 3 * dim); probs.reserve(probsCount); attn.reserve(rows * dim)
+        mid.reserve(rows * dim); ln2.reserve(rows * dim); mean2.reserve(rows); rstd2.reserve(rows)
+        hidden.reserve(rows * hiddenDim)
+    }
+}
+
+final class TransformerStack {
+    let dim: Int, heads: Int, hiddenDim: Int
+    let blocks: [BlockParameters]
+    private var activations: [BlockActivations] = []
+    /// Residual stream: streams[l] is block l's input; streams[depth] the output.
+    private var streams: [FloatBuffer] = []
+    // Scratch shared by all blocks.
+    private let geluOut = FloatBuffer(), dHidden = FloatBuffer(), dBranch = FloatBuffer()
+    private let dqkv = FloatBuffer(), dProbs = FloatBuffer()
+    private(set) var batch = 0, tokens = 0
+    private var keptActivations = false
+
+    init(layout: inout ParameterLayout, prefix: String, depth: Int, dim: Int, heads: Int, mlpRatio: Int) {
+        self.dim = dim; self.heads = heads; hiddenDim = dim * mlpRatio
+        var blocks: [BlockParameters] = []
+        for i in 0..<depth {
+            blocks.append(BlockParameters(layout: &layout, prefix: "\(prefix)blocks.\(i).", dim: dim, hidden: dim * mlpRatio))
+        }
+        self.blocks = blocks
+    }
+
+    var depth: Int { blocks.count }
+
+    /// Buffer for the stack input (token matrix [batch·tokens, dim]); fill it, then call forward.
+    func inputBuffer(batch: Int, tokens: Int, keepActivations: Bool) -> UnsafeMutablePointer<Float> {
+        self.batch = batch; self.tokens = tokens; keptActivations = keepActivations
+        let rows = batch * tokens
+        let setCount = keepActivations ? max(depth, 1) : 1
+        while activations.count < setCount { activations.append(BlockActivations()) }
+        let streamCount = keepActivations ? depth + 1 : 2
+        while streams.count < streamCount { streams.append(FloatBuffer()) }
+        for a in activations[0..<setCount] {
+            a.reserve(rows: rows, dim: dim, hiddenDim: hiddenDim, probs: batch * heads * tokens * tokens)
+        }
+        for s in streams[0..<streamCount] { s.reserve(rows * dim) }
+        geluOut.reserve(rows * hiddenDim)
+        return streams[0].pointer
+    }
+
+    private func stream(_ l: Int) -> UnsafeMutablePointer<Float> {
+        keptActivations ? streams[l].pointer : streams[l % 2].pointer
+    }
+
+    var outputStream: UnsafeMutablePointer<Float> { stream(depth) }
+
+    /// Runs all blocks on the input buffer; returns the output stream [batch·tokens, dim].
+    func forward(weights w: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        let rows = batch * tokens
+        let shape = AttentionShape(batch: batch, tokens: tokens, dim: dim, heads: heads)
+        for (l, p) in blocks.enumerated() {
+            let a = activations[keptActivations ? l : 0]
+            let x = stream(l), y = stream(l + 1)
+            layerNormForward(out: a.ln1.pointer, mean: a.mean1.pointer, rstd: a.rstd1.pointer, x: x,
+                             weight: w + p.norm1Weight, bias: w + p.norm1Bias, rows: rows, dim: dim)
+            linearForward(a.qkv.pointer, a.ln1.pointer, w + p.qkv, rows: rows, inFeatures: dim, outFeatures: 3 * dim)
+            attentionForward(out: a.attn.pointer, probs: a.probs.pointer, qkv: a.qkv.pointer, shape: shape)
+            // mid = x + attn · projᵀ (copy the residual, then let the GEMM accumulate with beta 1)
+            a.mid.pointer.update(from: x, count: rows * dim)
+            sgemm(false, true, rows, dim, dim, 1, a.attn.pointer, dim, w + p.proj, dim, 1, a.mid.pointer, dim)
+            layerNormForward(out: a.ln2.pointer, mean: a.mean2.pointer, rstd: a.rstd2.pointer, x: a.mid.pointer,
+                             weight: w + p.norm2Weight, bias: w + p.norm2Bias, rows: rows, dim: dim)
+            linearForward(a.hidden.pointer, a.ln2.pointer, w + p.fc1, rows: rows, inFeatures: dim, outFeatures: hiddenDim)
+            let (gOut, hid, hd) = (geluOut.pointer, a.hidden.pointer, hiddenDim)
+            parallelChunks(rows) { _, r in
+                geluForward(out: gOut + r.lowerBound * hd, h: hid + r.lowerBound * hd, count: r.count * hd)
+            }
+            y.update(from: a.mid.pointer, count: rows * dim)
+            sgemm(false, true, rows, dim, hiddenDim, 1, geluOut.pointer, hiddenDim, w + p.fc2, hiddenDim, 1, y, dim)
+        }
+        return stream(depth)
+    }
+
+    /// Backward of the last forward (which must have kept activations). `dx` holds the gradient of
+    /// the stack output on entry and of its input on return. Reports each block's range when done.
+    func backward(weights w: UnsafePointer<Float>, grads g: UnsafeMutablePointer<Float>,
+                  dx: UnsafeMutablePointer<Float>, onGradientsReady: GradientsReadyCallback?) {
+        precondition(keptActivations, "backward needs a forward with keepActivations")
+        let rows = batch * tokens
+        let shape = AttentionShape(batch: batch, tokens: tokens, dim: dim, heads: heads)
+        dHidden.reserve(rows * hiddenDim); dBranch.reserve(rows * dim)
+        dqkv.reserve(rows * 3 * dim); dProbs.reserve(tokens * tokens * KernelThreads.count)
+        for l in stride(from: depth - 1, through: 0, by: -1) {
+            let p = blocks[l], a = activations[l]
+            // MLP branch: y = mid + fc2(GELU(fc1(LN2(mid)))).
+            sgemm(false, false, rows, hiddenDim, dim, 1, dx, dim, w + p.fc2, hiddenDim, 0, dHidden.pointer, hiddenDim)
+            let (dh, hid, gOut, hd) = (dHidden.pointer, a.hidden.pointer, geluOut.pointer, hiddenDim)
+            parallelChunks(rows) { _, r in
+                geluBackward(dh: dh + r.lowerBound * hd, h: hid + r.lowerBound * hd, recomputed: gOut + r.lowerBound * hd, count: r.count * hd)
+            }
+            sgemm(true, false, dim, hiddenDim, rows, 1, dx, dim, geluOut.pointer, hiddenDim, 1, g + p.fc2, hiddenDim)
+            linearBackward(dInput: dBranch.pointer, dWeight: g + p.fc1, dOut: dHidden.pointer, input: a.ln2.pointer,
+                           weight: w + p.fc1, rows: rows, inFeatures: dim, outFeatures: hiddenDim)
+            layerNormBackward(dx: dx, dWeight: g + p.norm2Weight, dBias: g + p.norm2Bias, dOut: dBranch.pointer,
+                              x: a.mid.pointer, mean: a.mean2.pointer, rstd: a.rstd2.pointer, weight: w + p.norm2Weight,
+                              rows: rows, dim: dim, accumulate: true)
+            // Attention branch: mid = x + proj(attn(LN1(x))).
+            linearBackward(dInput: dBranch.pointer, dWeight: g + p.proj, dOut: dx, input: a.attn.pointer,
+                           weight: w + p.proj, rows: rows, inFeatures: dim, outFeatures: dim)
+            attentionBackward(dqkv: dqkv.pointer, dOut: dBranch.pointer, probs: a.probs.pointer, qkv: a.qkv.pointer,
+                              scratch: dProbs.pointer, shape: shape)
+            linearBackward(dInput: dBranch.pointer, dWeight: g + p.qkv, dOut: dqkv.pointer, input: a.ln1.pointer,
+                           weight: w + p.qkv, rows: rows, inFeatures: dim, outFeatures: 3 * dim)
+            layerNormBackward(dx: dx, dWeight: g + p.norm1Weight, dBias: g + p.norm1Bias, dOut: dBranch.pointer,
+                              x: stream(l), mean: a.mean1.pointer, rstd: a.rstd1.pointer, weight: w + p.norm1Weight,
+                              rows: rows, dim: dim, accumulate: true)
+            onGradientsReady?(p.range)
+        }
+    }
+
+    /// Bytes of activation and scratch memory currently reserved.
+    var reservedBytes: Int {
+        totalBytes(activations.flatMap { $0.all } + streams + [geluOut, dHidden, dBranch, dqkv, dProbs])
+    }
+}
+
+/// Weight init shared by encoder and predictor blocks (I-JEPA): trunc-normal(0.02) matrices,
+/// LayerNorm 1/0, and attn.proj / fc2 rescaled by 1/√(2·(layer+1)).
+func initializeBlocks(_ blocks: [BlockParameters], specs: [ParameterSpec], weights: UnsafeMutablePointer<Float>, seed: UInt64) {
+    for (l, p) in blocks.enumerated() {
+        for spec in specs where spec.offset >= p.range.lowerBound && spec.offset < p.range.upperBound {
+            if spec.name.hasSuffix("norm1.weight") || spec.name.hasSuffix("norm2.weight") {
+                (weights + spec.offset).update(repeating: 1, count: spec.count)
+            } else if spec.name.hasSuffix(".bias") {
+                (weights + spec.offset).update(repeating: 0, count: spec.count)
+            } else {
+                let rescale: Float = (spec.offset == p.proj || spec.offset == p.fc2) ? 1 / (2 * Float(l + 1)).squareRoot() : 1
+                fillTruncatedNormal(weights + spec.offset, count: spec.count, name: spec.name, seed: seed, scale: rescale)
+            }
+        }
+    }
+}
+
+/// Fills with trunc-normal(0, 0.02)·scale from a generator keyed by the parameter name, so a
+/// tensor's init does not depend on where it sits in a layout.
+func fillTruncatedNormal(_ p: UnsafeMutablePointer<Float>, count: Int, name: String, seed: UInt64, scale: Float = 1) {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325   // FNV-1a of the name
+    for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+    var rng = SplitMix64(seed: seed, stream: RNGStream.weightInit.rawValue, counter: hash)
+    for i in 0..<count { p[i] = rng.nextTruncatedNormal(std: 0.02) * scale }
+}

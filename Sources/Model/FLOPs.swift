@@ -1,0 +1,38 @@
+// Analytic FLOP counts (2·m·n·k per matmul, attention included; elementwise work not counted),
+// used by `ecg-dist bench` to turn step times into GFLOP/s.
+
+public enum FLOPCount {
+    /// Forward FLOPs of `depth` blocks over `tokens` tokens of width `dim` (one sample).
+    static func blocks(depth: Int, tokens: Int, dim: Int, mlpRatio: Int) -> Double {
+        let n = Double(tokens), d = Double(dim)
+        let linear = 2 * n * d * (3 * d + d + 2 * Double(mlpRatio) * d)
+        let attention = 4 * n * n * d
+        return Double(depth) * (linear + attention)
+    }
+
+    /// Encoder forward for one sample on `patches` patch tokens (+ register).
+    public static func encoderForward(_ c: ViTConfig, patches: Int) -> Double {
+        2 * Double(patches * c.patchLength * c.dim) + blocks(depth: c.depth, tokens: patches + 1, dim: c.dim, mlpRatio: c.mlpRatio)
+    }
+
+    /// Predictor forward for one sample (output projection only at target rows, as computed).
+    public static func predictorForward(_ c: ViTConfig, context: Int, targets: Int) -> Double {
+        2 * Double((1 + context) * c.dim * c.predDim)
+            + blocks(depth: c.predDepth, tokens: 1 + context + targets, dim: c.predDim, mlpRatio: c.mlpRatio)
+            + 2 * Double(targets * c.predDim * c.dim)
+    }
+
+    /// One JEPA step per sample: target encoder forward on all patches, plus forward and
+    /// backward (counted as 2× forward) of the context encoder and predictor.
+    public static func jepaStep(_ c: ViTConfig, patches: Int, context: Int, targets: Int) -> Double {
+        encoderForward(c, patches: patches) + 3 * (encoderForward(c, patches: context) + predictorForward(c, context: context, targets: targets))
+    }
+}
+
+/// Entry points the benchmark uses to time raw BLAS with the same wrapper as the model.
+public enum ModelBenchHooks {
+    /// C[m,n] = A[m,k] · B[n,k]ᵀ (the shape of a Linear forward).
+    public static func sgemm(m: Int, n: Int, k: Int, a: [Float], b: [Float], c: inout [Float]) {
+        linearForward(&c, a, b, rows: m, inFeatures: k, outFeatures: n)
+    }
+}

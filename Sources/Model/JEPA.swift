@@ -1,0 +1,101 @@
+// One JEPA training step: target encoder (EMA weights, no grad) on all patches, context encoder on
+// the register + visible patches, predictor on context + mask tokens, L1 loss at target patches,
+// backward through predictor and context encoder.
+
+public final class JEPAModel {
+    public let config: ViTConfig
+    public let samples: Int
+    /// Encoder (prefix `encoder.`) then predictor (prefix `predictor.`).
+    public let layout: ParameterLayout
+    public let params: ParameterStore
+    /// Encoder-only layout (same names and offsets as the encoder prefix of `layout`): the EMA target.
+    public let target: ParameterStore
+    public let encoder: ViTEncoder
+    public let predictor: Predictor
+    let targetEncoder: ViTEncoder
+
+    private let targetRows = FloatBuffer(), dPrediction = FloatBuffer()
+    /// The last step's loss in Double (the Float return value rounds it).
+    public private(set) var lastLoss: Double = 0
+    /// Predictions and target rows [batch, nTarget, dim] of the last step (tests/diagnostics).
+    private(set) var lastPrediction: UnsafePointer<Float>?
+    var lastTargetRows: UnsafePointer<Float>? { UnsafePointer(targetRows.pointer) }
+
+    public init(config: ViTConfig, samples: Int = 5000) {
+        self.config = config
+        self.samples = samples
+        var layout = ParameterLayout()
+        encoder = ViTEncoder(config: config, layout: &layout, prefix: "encoder.")
+        predictor = Predictor(config: config, layout: &layout, prefix: "predictor.")
+        self.layout = layout
+        params = ParameterStore(layout: layout)
+        var targetLayout = ParameterLayout()
+        targetEncoder = ViTEncoder(config: config, layout: &targetLayout, prefix: "encoder.")
+        targetEncoder.keepsActivationsForBackward = false
+        target = ParameterStore(layout: targetLayout)
+    }
+
+    /// Floats of the encoder prefix of `params` (== target.count): EMA is one loop over 0..<this.
+    public var encoderParameterCount: Int { target.count }
+
+    public var patches: Int { config.patches(forSamples: samples) }
+
+    /// Random init of all parameters; the target encoder starts as a copy of the encoder.
+    public func initialize(seed: UInt64) {
+        params.values.update(repeating: 0, count: params.count)
+        encoder.initialize(params.values, seed: seed)
+        predictor.initialize(params.values, seed: seed)
+        target.values.update(from: params.values, count: encoderParameterCount)
+    }
+
+    /// Forward + backward of one micro-batch [batch, samples, 12]; ADDS gradients · gradScale into
+    /// params.grads and returns the mean L1 loss. Indices are sorted patch indices < patches.
+    public func step(input: UnsafePointer<Float>, batch: Int, contextIndices: [Int], targetIndices: [Int],
+                     gradScale: Float, onGradientsReady: GradientsReadyCallback?) -> Float {
+        precondition(!contextIndices.isEmpty && !targetIndices.isEmpty, "JEPA step needs context and target patches")
+        precondition((contextIndices + targetIndices).allSatisfy { $0 >= 0 && $0 < patches }, "patch index out of range")
+        let dim = config.dim, nt = targetIndices.count
+        let tokens = config.tokens(forSamples: samples)
+        // Target: EMA encoder on everything, rows at the target patches (token = 1 + patch).
+        let tOut = targetEncoder.forward(weights: target.values, input: input, batch: batch, samples: samples)
+        let tgt = targetRows.reserve(batch * nt * dim)
+        for b in 0..<batch {
+            for (j, idx) in targetIndices.enumerated() {
+                (tgt + (b * nt + j) * dim).update(from: tOut + (b * tokens + 1 + idx) * dim, count: dim)
+            }
+        }
+        let w = UnsafePointer(params.values)
+        let ctxOut = encoder.forward(weights: w, input: input, batch: batch, samples: samples, patchIndices: contextIndices)
+        let pred = predictor.forward(weights: w, encoderOutput: ctxOut, batch: batch, totalPatches: patches,
+                                     contextIndices: contextIndices, targetIndices: targetIndices)
+        lastPrediction = pred
+        let dPred = dPrediction.reserve(batch * nt * dim)
+        lastLoss = l1LossForwardBackward(pred: pred, target: tgt, dPred: dPred, count: batch * nt * dim, gradScale: gradScale)
+        let dCtx = predictor.backward(weights: w, grads: params.grads, dPrediction: dPred, onGradientsReady: onGradientsReady)
+        encoder.backward(weights: w, grads: params.grads, dOutput: dCtx, onGradientsReady: onGradientsReady)
+        return Float(lastLoss)
+    }
+
+    /// Mean over dimensions of the per-dimension std of target-encoder patch outputs over a batch
+    /// (all patch tokens of all samples). Falls toward 0 if representations collapse.
+    public func targetOutputStd(input: UnsafePointer<Float>, batch: Int) -> Float {
+        let dim = config.dim, tokens = config.tokens(forSamples: samples)
+        let out = targetEncoder.forward(weights: target.values, input: input, batch: batch, samples: samples)
+        var sum = [Double](repeating: 0, count: dim), sumSq = [Double](repeating: 0, count: dim)
+        for b in 0..<batch {
+            for t in 1..<tokens {
+                let row = out + (b * tokens + t) * dim
+                for d in 0..<dim { let v = Double(row[d]); sum[d] += v; sumSq[d] += v * v }
+            }
+        }
+        let n = Double(batch * (tokens - 1))
+        var total = 0.0
+        for d in 0..<dim { total += max(0, sumSq[d] / n - (sum[d] / n) * (sum[d] / n)).squareRoot() }
+        return Float(total / Double(dim))
+    }
+
+    /// Bytes of activation/scratch memory currently reserved by the three networks.
+    public var activationBytes: Int {
+        encoder.reservedBytes + targetEncoder.reservedBytes + predictor.reservedBytes + totalBytes([targetRows, dPrediction])
+    }
+}

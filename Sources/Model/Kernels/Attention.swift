@@ -1,0 +1,102 @@
+// Multi-head self-attention core (no mask, no dropout) on a packed qkv matrix, timm layout:
+// qkv row = [q(head0..H-1) | k(...) | v(...)], each head `headDim` wide. Per (sample, head) the
+// products are small GEMMs on strided views (lda = 3·dim), so nothing is transposed or copied.
+// The softmax probabilities are saved for backward: [batch, heads, tokens, tokens].
+
+/// Numerically stable softmax of each of `rows` rows of length `n`, in place. Rows of 16 or more
+/// handle their ragged end with one overlapping vector (loaded from the original values before
+/// anything is overwritten) instead of per-lane tail code.
+func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
+    if n < 16 { softmaxRowsScalar(p, rows: rows, n: n); return }
+    let vectorEnd = n / 16 * 16, tail = n - vectorEnd
+    let mask = tailMask(tail)
+    for r in 0..<rows {
+        let row = p + r * n
+        var mx = load16(row + n - 16)
+        var i = 0
+        while i < vectorEnd { mx = vmax(mx, load16(row + i)); i += 16 }
+        let mv = F16(repeating: -hmax(mx))
+        let lastExp = exp16(load16(row + n - 16) + mv)
+        var acc = lastExp * mask
+        i = 0
+        while i < vectorEnd { let e = exp16(load16(row + i) + mv); store16(e, row + i); acc += e; i += 16 }
+        store16(lastExp, row + n - 16)   // overlap lanes get the identical value again
+        let inv = F16(repeating: 1 / hsum(acc))
+        i = 0
+        while i < vectorEnd { store16(load16(row + i) * inv, row + i); i += 16 }
+        while i < n { row[i] *= inv[0]; i += 1 }
+    }
+}
+
+private func softmaxRowsScalar(_ p: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
+    for r in 0..<rows {
+        let row = p + r * n
+        let e = exp16(loadPartial(row, n, fill: -.infinity) - F16(repeating: (0..<n).map { row[$0] }.max()!))
+        let inv = 1 / hsum(e)   // padded lanes are exp(-inf) = 0
+        storePartial(e * inv, row, n)
+    }
+}
+
+struct AttentionShape {
+    let batch: Int, tokens: Int, dim: Int, heads: Int
+    var headDim: Int { dim / heads }
+    var scale: Float { 1 / Float(headDim).squareRoot() }
+    var probsCount: Int { batch * heads * tokens * tokens }
+}
+
+/// out[b, t, h·hd ..] = softmax(Q Kᵀ · scale) V per (b, h); probs saved.
+func attentionForward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
+                      qkv: UnsafePointer<Float>, shape s: AttentionShape) {
+    let n = s.tokens, d = s.dim, hd = s.headDim
+    parallelChunks(s.batch) { _, samples in
+    for b in samples {
+        for h in 0..<s.heads {
+            let q = qkv + b * n * 3 * d + h * hd
+            let k = q + d, v = q + 2 * d
+            let p = probs + ((b * s.heads + h) * n) * n
+            sgemm(false, true, n, n, hd, s.scale, q, 3 * d, k, 3 * d, 0, p, n)
+            softmaxRows(p, rows: n, n: n)
+            sgemm(false, false, n, hd, n, 1, p, n, v, 3 * d, 0, out + b * n * d + h * hd, d)
+        }
+    }
+    }
+}
+
+/// dqkv = gradient of the attention core w.r.t. its packed qkv input (overwritten).
+/// `scratch` needs tokens² · KernelThreads.count floats (one tile per thread).
+func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, probs: UnsafePointer<Float>,
+                       qkv: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, shape s: AttentionShape) {
+    let n = s.tokens, d = s.dim, hd = s.headDim
+    let vectorEnd = n / 16 * 16
+    parallelChunks(s.batch) { chunk, samples in
+    let scratch = scratch + chunk * n * n
+    for b in samples {
+        for h in 0..<s.heads {
+            let q = qkv + b * n * 3 * d + h * hd
+            let k = q + d, v = q + 2 * d
+            let dq = dqkv + b * n * 3 * d + h * hd
+            let dk = dq + d, dv = dq + 2 * d
+            let dO = dOut + b * n * d + h * hd
+            let p = probs + ((b * s.heads + h) * n) * n
+            // dV = Pᵀ dO ; dP = dO Vᵀ
+            sgemm(true, false, n, hd, n, 1, p, n, dO, d, 0, dv, 3 * d)
+            sgemm(false, true, n, n, hd, 1, dO, d, v, 3 * d, 0, scratch, n)
+            // Softmax backward per row: dS = P ⊙ (dP − Σ_j P·dP).
+            for r in 0..<n {
+                let pr = p + r * n, gr = scratch + r * n
+                var acc = F16()
+                var i = 0
+                while i < vectorEnd { acc += load16(pr + i) * load16(gr + i); i += 16 }
+                var dot = hsum(acc)
+                while i < n { dot += pr[i] * gr[i]; i += 1 }
+                i = 0
+                while i < vectorEnd { store16(load16(pr + i) * (load16(gr + i) - dot), gr + i); i += 16 }
+                while i < n { gr[i] = pr[i] * (gr[i] - dot); i += 1 }
+            }
+            // dQ = scale · dS K ; dK = scale · dSᵀ Q
+            sgemm(false, false, n, hd, n, s.scale, scratch, n, k, 3 * d, 0, dq, 3 * d)
+            sgemm(true, false, n, hd, n, s.scale, scratch, n, q, 3 * d, 0, dk, 3 * d)
+        }
+    }
+    }
+}

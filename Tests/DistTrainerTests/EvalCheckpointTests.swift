@@ -1,0 +1,78 @@
+import Foundation
+import XCTest
+@testable import DistTrainer
+import Model
+
+/// Encoder weights for evaluation from pre-training checkpoints (EMA target preferred) and from
+/// safetensors exports; clear errors for files that do not hold the encoder.
+final class EvalCheckpointTests: XCTestCase {
+    let config = EvalPipelineTests.tiny
+    var dir = ""
+
+    override func setUp() {
+        dir = NSTemporaryDirectory() + "eval-ckpt-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// A JEPA-shaped state: online params (encoder first, then predictor) and a different target.
+    func writeState(sections names: [String], metadata: [String: String]) throws -> (path: String, online: [Float], target: [Float]) {
+        let jepa = JEPAModel(config: config, samples: 250)
+        jepa.initialize(seed: 3)
+        for i in 0..<jepa.target.count { jepa.target.values[i] = Float(i % 97) * 0.01 - 0.3 }  // ≠ online encoder
+        var sections: [TrainingStateSection] = []
+        if names.contains("params") { sections.append(TrainingStateSection(name: "params", pointer: jepa.params.values, count: jepa.params.count)) }
+        if names.contains("target") { sections.append(TrainingStateSection(name: "target", pointer: jepa.target.values, count: jepa.target.count)) }
+        let path = dir + "/state-\(names.joined(separator: "-")).ckpt"
+        try AtomicFile.write(TrainingStateWriter.serialize(metadata: metadata, sections: sections), to: path)
+        return (path, Array(UnsafeBufferPointer(start: jepa.params.values, count: jepa.target.count)),
+                Array(UnsafeBufferPointer(start: jepa.target.values, count: jepa.target.count)))
+    }
+
+    func testPrefersTargetThenOnlineEncoder() throws {
+        let meta = ["model": try TrainingStateWriter.metadataString(config), "config": "{\"model\":\"tiny\"}"]
+        let both = try writeState(sections: ["params", "target"], metadata: meta)
+        let a = try EncoderCheckpoint.load(path: both.path, model: nil)
+        XCTAssertEqual(a.config, config)
+        XCTAssertEqual(a.values, both.target)
+        XCTAssertTrue(a.origin.contains("target"))
+        XCTAssertEqual(a.values.count, encoderParameterCount(config))
+
+        let online = try writeState(sections: ["params"], metadata: meta)
+        let b = try EncoderCheckpoint.load(path: online.path, model: nil)
+        XCTAssertEqual(b.values, online.online)
+        XCTAssertNotEqual(b.values, both.target)
+    }
+
+    func testSafetensorsExportRoundTrip() throws {
+        var layout = ParameterLayout()
+        let encoder = ViTEncoder(config: config, layout: &layout, prefix: "encoder.")
+        let store = ParameterStore(layout: layout)
+        encoder.initialize(store.values, seed: 8)
+        let path = dir + "/enc.safetensors"
+        try Safetensors.write(layout: layout, values: store.values, prefix: "encoder.",
+                              metadata: ["model": try TrainingStateWriter.metadataString(config)], toFile: path)
+        let loaded = try EncoderCheckpoint.load(path: path, model: nil)
+        XCTAssertEqual(loaded.values, Array(UnsafeBufferPointer(start: store.values, count: store.count)))
+    }
+
+    func testErrorsNameTheFileAndTheProblem() throws {
+        let noConfig = try writeState(sections: ["params", "target"], metadata: [:])
+        XCTAssertThrowsError(try EncoderCheckpoint.load(path: noConfig.path, model: nil)) {
+            XCTAssertTrue("\($0)".contains(noConfig.path) && "\($0)".contains("--model"), "\($0)")
+        }
+        // A vit-xs encoder cannot come out of a tiny model's sections.
+        XCTAssertThrowsError(try EncoderCheckpoint.load(path: noConfig.path, model: "vit-xs")) {
+            XCTAssertTrue("\($0)".contains("no section holds a vit-xs encoder"), "\($0)")
+        }
+        let garbage = dir + "/garbage.ckpt"
+        try AtomicFile.write("not a checkpoint", to: garbage)
+        XCTAssertThrowsError(try EncoderCheckpoint.load(path: garbage, model: "vit-xs")) {
+            XCTAssertTrue("\($0)".contains(garbage), "\($0)")
+        }
+        XCTAssertThrowsError(try EncoderCheckpoint.load(path: dir + "/missing.ckpt", model: nil)) {
+            XCTAssertTrue("\($0)".contains("no such file"), "\($0)")
+        }
+    }
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# CLI bad-input checks for `ecg-dist prepare` and `ecg-dist info`: every broken input must give a
+# clear error that names the file and the problem, a non-zero exit (not a crash/signal), and leave no
+# output or temporary file behind.
+# Usage: Tests/scripts/bad_input.sh [path/to/ecg-dist]   (default: .build-data/debug/ecg-dist)
+set -u
+cd "$(dirname "$0")/../.."
+BIN=${1:-.build-data/debug/ecg-dist}
+FIX=Tests/Fixtures/ptbxl-mini
+REC=$FIX/records500/00000/00001_hr
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+failures=0
+
+# expect_failure NAME OUT_FILE PATTERN... -- COMMAND...
+expect_failure() {
+    local name=$1 out=$2; shift 2
+    local patterns=()
+    while [ "$1" != "--" ]; do patterns+=("$1"); shift; done
+    shift
+    "$@" >"$WORK/stdout" 2>"$WORK/stderr"
+    local code=$?
+    local message
+    message=$(cat "$WORK/stdout" "$WORK/stderr")
+    local ok=1
+    if [ $code -eq 0 ] || [ $code -ge 128 ]; then ok=0; echo "  exit code $code"; fi
+    for p in "${patterns[@]}"; do
+        if ! grep -qiF -- "$p" <<<"$message"; then ok=0; echo "  message lacks '$p'"; fi
+    done
+    if [ -n "$out" ] && ls "$out"* >/dev/null 2>&1; then ok=0; echo "  left behind: $(ls "$out"*)"; fi
+    if [ $ok -eq 1 ]; then
+        echo "ok   $name (exit $code): $(head -1 <<<"$message")"
+    else
+        echo "FAIL $name: $message"
+        failures=$((failures + 1))
+    fi
+}
+
+# A folder holding one copy of a real record, broken by $2 (a shell snippet run inside the folder).
+make_case() {
+    local dir=$WORK/$1
+    mkdir -p "$dir"
+    cp "$REC.hea" "$dir/r.hea"; cp "$REC.dat" "$dir/r.dat"
+    sed -i 's/00001_hr/r/g' "$dir/r.hea"
+    (cd "$dir" && eval "$2")
+    echo "$dir"
+}
+
+d=$(make_case truncated 'head -c 100000 r.dat > t && mv t r.dat')
+expect_failure "truncated .dat" "$WORK/o1.h5" "r.dat" "truncated" -- "$BIN" prepare wfdb --dir "$d" --out "$WORK/o1.h5"
+
+d=$(make_case missing-lines 'head -n 8 r.hea > t && mv t r.hea')
+expect_failure "header with missing signal lines" "$WORK/o2.h5" "r.hea" "declares 12 signals but only 7" -- "$BIN" prepare wfdb --dir "$d" --out "$WORK/o2.h5"
+
+d=$(make_case wrong-nsig 'sed -i "1s/^r 12 /r 11 /" r.hea')
+expect_failure "header declaring wrong n_sig" "$WORK/o3.h5" "r.hea" "declares 11 signals but 12" -- "$BIN" prepare wfdb --dir "$d" --out "$WORK/o3.h5"
+
+d=$(make_case empty-header ': > r.hea')
+expect_failure "zero-byte header" "$WORK/o4.h5" "r.hea" "empty" -- "$BIN" prepare wfdb --dir "$d" --out "$WORK/o4.h5"
+
+d=$(make_case empty-dat ': > r.dat')
+expect_failure "zero-byte .dat" "$WORK/o5.h5" "r.dat" "empty" -- "$BIN" prepare wfdb --dir "$d" --out "$WORK/o5.h5"
+
+d=$(make_case not-utf8 'printf "# \xff\xfe caf\xe9\n" >> r.hea')
+expect_failure "non-UTF-8 header" "$WORK/o6.h5" "r.hea" "UTF-8" -- "$BIN" prepare wfdb --dir "$d" --out "$WORK/o6.h5"
+
+d=$(make_case missing-dat 'rm r.dat')
+expect_failure "missing .dat" "$WORK/o7.h5" "r.dat" "not found" -- "$BIN" prepare wfdb --dir "$d" --out "$WORK/o7.h5"
+
+# PTB-XL: a CSV row pointing to a missing record.
+mkdir -p "$WORK/ptbxl"
+cp "$FIX/scp_statements.csv" "$WORK/ptbxl/"
+ln -s "$PWD/$FIX/records500" "$WORK/ptbxl/records500"
+sed 's#records500/00000/00005_hr#records500/00000/09999_hr#' "$FIX/ptbxl_database.csv" > "$WORK/ptbxl/ptbxl_database.csv"
+expect_failure "CSV row pointing to missing record" "$WORK/o8.h5" "ptbxl_database.csv" "ecg_id 5" "09999_hr" -- "$BIN" prepare ptbxl --root "$WORK/ptbxl" --out "$WORK/o8.h5"
+
+# A record failing half-way through a corpus: earlier records were already written to the temp file.
+mkdir -p "$WORK/late"
+for i in 1 2 3; do cp "$FIX/records500/00000/0000${i}_hr."* "$WORK/late/"; done
+head -c 5000 "$WORK/late/00003_hr.dat" > "$WORK/late/t" && mv "$WORK/late/t" "$WORK/late/00003_hr.dat"
+expect_failure "failure after some records (batch 128 > 2 written)" "$WORK/o9.h5" "00003_hr.dat" "truncated" -- "$BIN" prepare wfdb --dir "$WORK/late" --out "$WORK/o9.h5"
+
+# Appending a broken folder to an existing corpus leaves the corpus byte-identical.
+"$BIN" prepare wfdb --dir "$FIX/records500" --out "$WORK/keep.h5" >/dev/null 2>&1 || { echo "FAIL cannot build base corpus"; failures=$((failures + 1)); }
+sum_before=$(md5sum < "$WORK/keep.h5")
+expect_failure "append of a broken folder" "" "00003_hr.dat" -- "$BIN" prepare wfdb --dir "$WORK/late" --out "$WORK/keep.h5" --append
+if [ "$(md5sum < "$WORK/keep.h5")" != "$sum_before" ] || ls "$WORK"/keep.h5.tmp* >/dev/null 2>&1; then
+    echo "FAIL append failure modified the corpus or left a temp file"; failures=$((failures + 1))
+else
+    echo "ok   existing corpus unchanged after failed append"
+fi
+
+# info on files that are not valid corpora.
+python3 - "$WORK" <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1] + "/wrong-shape.h5", "w") as f:
+    f["signals"] = np.zeros((3, 5000, 8), dtype=np.float32)
+    f.attrs["lead_names"] = [b"I"] * 8
+with h5py.File(sys.argv[1] + "/rank2.h5", "w") as f:
+    f["signals"] = np.zeros((3, 5000), dtype=np.float32)
+PY
+expect_failure "info: wrong signals shape" "" "wrong-shape.h5" "(3, 5000, 8)" -- "$BIN" info "$WORK/wrong-shape.h5"
+expect_failure "info: rank-2 signals" "" "rank2.h5" "(3, 5000)" -- "$BIN" info "$WORK/rank2.h5"
+echo "not hdf5" > "$WORK/text.h5"
+expect_failure "info: not an HDF5 file" "" "text.h5" "not an HDF5 file" -- "$BIN" info "$WORK/text.h5"
+expect_failure "info: missing file" "" "nothere.h5" "no such file" -- "$BIN" info "$WORK/nothere.h5"
+expect_failure "prepare: missing output directory" "" "nodir" "does not exist" -- "$BIN" prepare ptbxl --root "$FIX" --out "$WORK/nodir/x.h5"
+
+if [ $failures -eq 0 ]; then echo "bad_input: all passed"; else echo "bad_input: $failures FAILED"; exit 1; fi

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# End-to-end Slurm test on a real one-node cluster (slurm/local-cluster.sh, needs root):
+#   1. sbatch slurm/pretrain.sbatch with a tiny config: COMPLETED, exit 0, 2 ranks, checkpoint written.
+#   2. requeue: SIGUSR1 to the batch shell (as Slurm's --signal=B:USR1@120 would send near the time
+#      limit) -> ranks checkpoint and stop -> job requeues itself -> resumes from that checkpoint
+#      -> reaches the final step.
+#
+#   Tests/scripts/slurm_test.sh <path of built ecg-dist> <small corpus .h5>
+#   e.g. Tests/scripts/slurm_test.sh .build/release/ecg-dist /tmp/synth200.h5
+#        (make one with: ecg-dist synth --records 200 --out /tmp/synth200.h5)
+set -euo pipefail
+
+[ $# -eq 2 ] || { echo "usage: $0 <ecg-dist binary> <corpus.h5>" >&2; exit 2; }
+ECG_DIST=$(readlink -f "$1")
+DATA=$(readlink -f "$2")
+[ -x "$ECG_DIST" ] || { echo "not an executable: $1" >&2; exit 2; }
+[ -f "$DATA" ] || { echo "no such corpus file: $2" >&2; exit 2; }
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=$(mktemp -d /tmp/ecg-slurm-test.XXXXXX)
+FAILED=0
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; FAILED=1; }
+
+"$ROOT/slurm/local-cluster.sh" >/dev/null
+echo "cluster up; work dir $WORK"
+
+field() { scontrol show job "$1" -o 2>/dev/null | grep -oE "(^| )$2=[^ ]*" | head -1 | cut -d= -f2; }
+
+# Waits until job $1 is finished (COMPLETED/FAILED/...) with at least $2 restarts; skips Slurm's
+# requeue delay (a requeued job is held PENDING with Reason=BeginTime for ~2-3 minutes).
+wait_done() {
+    local job=$1 restarts=$2 state
+    for _ in $(seq 600); do
+        state=$(field "$job" JobState)
+        if [ "$state" = PENDING ] && [ "$(field "$job" Reason)" = BeginTime ]; then
+            scontrol update JobId="$job" StartTime=now >/dev/null 2>&1 || true
+        fi
+        case "$state" in
+            COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE)
+                [ "$(field "$job" Restarts)" -ge "$restarts" ] && return 0 ;;
+        esac
+        sleep 0.5
+    done
+    echo "timed out waiting for job $job (state $state)" >&2
+    return 1
+}
+
+submit() {  # submit <out dir> <steps> <checkpoint every> [extra args]
+    sbatch --parsable --time=10 --output="$WORK/%x-%j.out" \
+        --export=ALL,ECG_DIST="$ECG_DIST",DATA="$DATA",OUT="$1",MODEL=vit-tiny,STEPS="$2",GLOBAL_BATCH=8,CHECKPOINT_EVERY="$3",EXTRA_ARGS="${4:-}" \
+        "$ROOT/slurm/pretrain.sbatch"
+}
+
+# ---- 1. a short run to completion ----
+JOB=$(submit "$WORK/run1" 6 3)
+LOG="$WORK/ecg-pretrain-$JOB.out"
+wait_done "$JOB" 0 || true
+[ "$(field "$JOB" JobState)" = COMPLETED ] && pass "job $JOB COMPLETED" || fail "job $JOB state $(field "$JOB" JobState)"
+[ "$(field "$JOB" ExitCode)" = 0:0 ] && pass "exit code 0:0" || fail "exit code $(field "$JOB" ExitCode)"
+grep -q "ecg-dist pretrain: 2 rank(s)" "$LOG" && pass "log shows 2 ranks" || fail "log does not show 2 ranks"
+[ -f "$WORK/run1/checkpoints/step-00000006.ckpt" ] && pass "checkpoint step 6 written" || fail "no final checkpoint"
+[ -f "$WORK/run1/checkpoints/step-00000003.ckpt" ] && pass "checkpoint step 3 written" || fail "no step-3 checkpoint"
+
+# ---- 2. stop near the time limit, requeue, resume ----
+STEPS=200
+JOB=$(submit "$WORK/run2" $STEPS 100000 "--log-every 5")
+LOG="$WORK/ecg-pretrain-$JOB.out"
+for _ in $(seq 600); do grep -qE "^step [1-9][0-9]*/$STEPS" "$LOG" 2>/dev/null && break; sleep 0.2; done
+scancel --signal=USR1 --batch "$JOB"
+wait_done "$JOB" 1 || true
+echo "---- log of job $JOB ----"; cat "$LOG"; echo "----"
+[ "$(field "$JOB" JobState)" = COMPLETED ] && pass "requeued job $JOB COMPLETED" || fail "job $JOB state $(field "$JOB" JobState)"
+[ "$(field "$JOB" Restarts)" = 1 ] && pass "job restarted once" || fail "restarts $(field "$JOB" Restarts)"
+STOP=$(sed -nE 's/^stopping at step ([0-9]+) \(SIGUSR1\).*/\1/p' "$LOG" | head -1)
+RESUMED=$(sed -nE 's/^resumed from .* at step ([0-9]+)$/\1/p' "$LOG" | head -1)
+if [ -n "$STOP" ] && [ "$STOP" -gt 0 ] && [ "$STOP" -lt $STEPS ]; then pass "stopped at step $STOP on SIGUSR1"; else fail "no SIGUSR1 stop in the log"; fi
+[ -n "$STOP" ] && [ -f "$WORK/run2/checkpoints/$(printf 'step-%08d.ckpt' "$STOP")" ] \
+    && pass "checkpoint of step $STOP written" || fail "no checkpoint of the stop step"
+[ -n "$RESUMED" ] && [ "$RESUMED" = "$STOP" ] && pass "resumed at step $RESUMED" || fail "resume step '$RESUMED' != stop step '$STOP'"
+grep -q "^done: step $STEPS" "$LOG" && pass "final step $STEPS reached" || fail "final step not reached"
+[ -f "$WORK/run2/checkpoints/$(printf 'step-%08d.ckpt' $STEPS)" ] && pass "final checkpoint written" || fail "no final checkpoint"
+
+if [ "$FAILED" = 0 ]; then echo "slurm_test: all passed"; rm -rf "$WORK"; else echo "slurm_test: FAILED (logs in $WORK)"; fi
+exit "$FAILED"
