@@ -24,6 +24,11 @@ for np in 2 3; do
     | grep -E "error|failed|Executed .* tests" | sort | uniq -c
 done
 
+step "prepare ptbxl vs wfdb.rdsamp and a Python label computation; bad-input handling"
+"$BIN" prepare ptbxl --root Tests/Fixtures/ptbxl-mini --out "$WORK/ptbxl.h5" >/dev/null
+python3 Tests/scripts/check_prepare.py "$WORK/ptbxl.h5" Tests/Fixtures/ptbxl-mini
+timeout 600 bash Tests/scripts/bad_input.sh "$BIN"
+
 step "distributed pre-training: equivalence over np, resume, kill -9, SIGTERM"
 BIN="$BIN" WORK="$WORK" timeout 900 bash Tests/scripts/distributed.test.sh
 

@@ -16,7 +16,7 @@ public final class Predictor {
     private let prediction = FloatBuffer()   // [batch·nt, dim]
     private let dNormed = FloatBuffer(), dTarget = FloatBuffer(), dTokens = FloatBuffer()
     private let dEncoderOutput = FloatBuffer()
-    private var positionTables: [Int: [Float]] = [:]
+    private var positionTables: [Int: FloatBuffer] = [:]   // by patch count
     private var lastBatch = 0, lastContext = 0, lastTargets = 0
     private var lastEncoderOutput: UnsafePointer<Float>?
 
@@ -46,8 +46,12 @@ public final class Predictor {
     }
 
     private func positionTable(patches n: Int) -> UnsafePointer<Float> {
-        if positionTables[n] == nil { positionTables[n] = sinCosPositionTable(positions: n, dim: config.predDim) }
-        return positionTables[n]!.withUnsafeBufferPointer { $0.baseAddress! }
+        if let table = positionTables[n] { return UnsafePointer(table.pointer) }
+        let values = sinCosPositionTable(positions: n, dim: config.predDim)
+        let table = FloatBuffer(capacity: values.count)
+        table.pointer.update(from: values, count: values.count)
+        positionTables[n] = table
+        return UnsafePointer(table.pointer)
     }
 
     /// encoderOutput: [batch, 1 + nc, dim] (register first). Returns predictions at the target

@@ -20,7 +20,7 @@ public final class ViTEncoder {
     private let embedded = FloatBuffer()       // patch embeddings [batch·n, dim]
     private let output = FloatBuffer(), normMean = FloatBuffer(), normRstd = FloatBuffer()
     private let dTokens = FloatBuffer(), dPatchWeight = FloatBuffer()
-    private var positionTables: [Int: [Float]] = [:]
+    private var positionTables: [Int: FloatBuffer] = [:]   // by patch count
     private var lastBatch = 0, lastPatchIndices: [Int] = [], lastPatchInput: UnsafePointer<Float>?
 
     public init(config: ViTConfig, layout: inout ParameterLayout, prefix: String) {
@@ -49,8 +49,12 @@ public final class ViTEncoder {
     }
 
     func positionTable(patches n: Int) -> UnsafePointer<Float> {
-        if positionTables[n] == nil { positionTables[n] = sinCosPositionTable(positions: n, dim: config.dim) }
-        return positionTables[n]!.withUnsafeBufferPointer { $0.baseAddress! }
+        if let table = positionTables[n] { return UnsafePointer(table.pointer) }
+        let values = sinCosPositionTable(positions: n, dim: config.dim)
+        let table = FloatBuffer(capacity: values.count)
+        table.pointer.update(from: values, count: values.count)
+        positionTables[n] = table
+        return UnsafePointer(table.pointer)
     }
 
     /// Forward on ALL patch tokens (eval / target encoder). Output [batch, 1 + T/25, dim] with the

@@ -17,7 +17,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed repetitions per case; the best is reported (the machine is shared).") var repeats = 3
     @Option(help: "Samples per crop (time steps at 500 Hz).") var samples = 5000
     @Option(help: "Context patches (visible to the context encoder); the rest are targets.") var context = 40
-    @Option(help: "Run this many steps of vit-xs at the largest batch and report RSS drift (0 = skip).") var rssSteps = 0
+    @Option(help: "Run this many JEPA steps of vit-xs and report RSS drift (0 = skip).") var rssSteps = 0
+    @Option(help: "Micro-batch for the RSS drift run (default: the largest of --batches).") var rssBatch: Int?
     @Option(help: .hidden) var dump: String?
 
     func run() throws {
@@ -47,7 +48,7 @@ struct Bench: ParsableCommand {
         }
         print(String(format: "\nGFLOP per sample (step, vit-xs): %.2f", FLOPCount.jepaStep(.vitXS, patches: patches, context: mask.context.count, targets: mask.target.count) / 1e9))
         print(String(format: "peak RSS: %.0f MB", peakRSSMegabytes()))
-        if rssSteps > 0 { try rssDrift(batch: batchList.max() ?? 64, mask: mask) }
+        if rssSteps > 0 { try rssDrift(batch: rssBatch ?? batchList.max() ?? 64, mask: mask) }
     }
 
     func parseInts(_ s: String, _ flag: String) throws -> [Int] {

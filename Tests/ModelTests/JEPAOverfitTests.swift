@@ -59,4 +59,25 @@ final class JEPAOverfitTests: XCTestCase {
         let std = (proj.reduce(0) { $0 + $1 * $1 } / Float(proj.count)).squareRoot()
         XCTAssertEqual(Double(std), 0.0176 / 8.0.squareRoot(), accuracy: 0.0008)   // trunc-normal(±2σ) std ≈ 0.88σ
     }
+
+    /// The 2-thread path (attention and GELU split over samples, OpenBLAS single-threaded inside)
+    /// must give the same loss and gradients as the serial path.
+    func testTwoThreadsMatchOneThread() {
+        let model = JEPAModel(config: Self.tiny, samples: 60)
+        model.initialize(seed: 4)
+        let input = GradCheck.randomArray(3 * 60 * 3, seed: 5)
+        let ctx = [1, 5, 8], tgt = (0..<12).filter { ![1, 5, 8].contains($0) }
+        func run(threads: Int) -> (Float, [Float]) {
+            BLASThreads.set(threads)
+            defer { BLASThreads.set(1) }
+            model.params.zeroGrads()
+            let loss = model.step(input: input, batch: 3, contextIndices: ctx, targetIndices: tgt, gradScale: 1, onGradientsReady: nil)
+            return (loss, Array(UnsafeBufferPointer(start: model.params.grads, count: model.params.count)))
+        }
+        let (l1, g1) = run(threads: 1), (l2, g2) = run(threads: 2)
+        XCTAssertEqual(l1, l2, accuracy: 1e-6)
+        let scale = g1.map { abs($0) }.max()!
+        XCTAssertGreaterThan(scale, 0)
+        for i in 0..<g1.count { XCTAssertEqual(g1[i], g2[i], accuracy: 1e-5 * scale) }
+    }
 }
