@@ -39,11 +39,8 @@ public final class AdamW {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
-        let n = max(layout.count, 1)
-        m = ParameterStore.allocateAligned(n)
-        v = ParameterStore.allocateAligned(n)
-        m.initialize(repeating: 0, count: n)
-        v.initialize(repeating: 0, count: n)
+        m = ParameterStore.allocateZeroed(layout.count)
+        v = ParameterStore.allocateZeroed(layout.count)
     }
 
     deinit {

@@ -54,11 +54,8 @@ public final class ParameterStore {
 
     public init(layout: ParameterLayout) {
         self.layout = layout
-        let n = max(layout.count, 1)
-        values = ParameterStore.allocateAligned(n)
-        grads = ParameterStore.allocateAligned(n)
-        values.initialize(repeating: 0, count: n)
-        grads.initialize(repeating: 0, count: n)
+        values = ParameterStore.allocateZeroed(layout.count)
+        grads = ParameterStore.allocateZeroed(layout.count)
     }
 
     deinit {
@@ -71,6 +68,13 @@ public final class ParameterStore {
         let rc = posix_memalign(&raw, 64, n * MemoryLayout<Float>.stride)
         precondition(rc == 0 && raw != nil, "posix_memalign failed for \(n) floats")
         return raw!.bindMemory(to: Float.self, capacity: n)
+    }
+
+    /// A zeroed, 64-byte aligned buffer of `n` floats (at least one), released with `free`.
+    public static func allocateZeroed(_ n: Int) -> UnsafeMutablePointer<Float> {
+        let p = allocateAligned(max(n, 1))
+        p.initialize(repeating: 0, count: max(n, 1))
+        return p
     }
 
     public func zeroGrads() { grads.update(repeating: 0, count: count) }
