@@ -26,7 +26,7 @@ echo "==> pretrain: mpirun -np $NP, $MODEL, $STEPS steps"
 rm -rf "$OUT/pretrain"
 mpirun --oversubscribe -np "$NP" "$BIN" pretrain --data "$OUT/ptbxl.h5" --out "$OUT/pretrain" \
   --model "$MODEL" --steps "$STEPS" --global-batch 16 --micro-batch 16 --warmup-steps $((STEPS / 10)) \
-  --checkpoint-every 100 --log-every 10 --eval-every 100 --eval-data "$OUT/ptbxl.h5" --eval-task superdiagnostic \
+  --checkpoint-every 100 --log-every 10 --eval-every 100 --eval-data "$OUT/ptbxl.h5" --eval-task all \
   --eval-steps 100
 CKPT=$(ls "$OUT"/pretrain/checkpoints/step-*.ckpt | sort | tail -n 1)
 

@@ -18,7 +18,13 @@ run() { local np=$1; shift; mpirun --oversubscribe -np "$np" "$BIN" pretrain "${
 ckpt() { ls "$1"/checkpoints/step-*.ckpt | sort | tail -n 1; }
 
 echo "--- equivalence over np"
-for np in 1 2 4; do run $np --out "$D/np$np" > "$D/np$np.log" 2>&1 || { cat "$D/np$np.log"; fail "np=$np run"; }; done
+# np=2 also runs rank 0's periodic evaluation: it must not change training (the checkpoints must
+# still match np=1 and np=4) and must land in metrics.jsonl.
+for np in 1 2 4; do
+  extra=(); [ $np = 2 ] && extra=(--eval-every 10 --eval-data "$D/ptbxl.h5" --eval-task all --eval-steps 20)
+  run $np --out "$D/np$np" "${extra[@]}" > "$D/np$np.log" 2>&1 || { cat "$D/np$np.log"; fail "np=$np run"; }
+done
+[ "$(grep -c '"eval":{"all":{"test_auc"' "$D/np2/metrics.jsonl")" = 2 ] || fail "periodic eval lines missing from metrics.jsonl"
 "$BIN" checkpoint diff "$(ckpt "$D/np1")" "$(ckpt "$D/np2")" --tolerance 1e-4
 "$BIN" checkpoint diff "$(ckpt "$D/np1")" "$(ckpt "$D/np4")" --tolerance 1e-4
 grep -q "step 20/20" "$D/np2.log" || fail "np=2 log has no step 20"

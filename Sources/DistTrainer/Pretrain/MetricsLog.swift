@@ -25,16 +25,24 @@ public final class MetricsLog {
 
     /// Appends one record. Values must be JSON-serializable (numbers, strings, bools, arrays, dicts).
     public func append(_ record: [String: Any]) {
-        var clean = record
-        // JSON has no NaN/Inf: write them as strings rather than dropping the line.
-        for (k, v) in record {
-            if let d = v as? Double, !d.isFinite { clean[k] = "\(d)" }
-            if let f = v as? Float, !f.isFinite { clean[k] = "\(f)" }
-        }
+        let clean = MetricsLog.jsonSafe(record)
         guard let data = try? JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys]) else { return }
         handle.write(data)
         handle.write(Data([0x0A]))
         try? handle.synchronize()
+    }
+}
+
+extension MetricsLog {
+    /// JSON has no NaN/Inf: non-finite numbers (at any depth) become null rather than losing the line.
+    static func jsonSafe(_ value: Any) -> Any {
+        switch value {
+        case let d as Double: return d.isFinite ? d : NSNull()
+        case let f as Float: return f.isFinite ? Double(f) : NSNull()
+        case let dict as [String: Any]: return dict.mapValues { jsonSafe($0) }
+        case let array as [Any]: return array.map { jsonSafe($0) }
+        default: return value
+        }
     }
 }
 
