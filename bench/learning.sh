@@ -18,12 +18,12 @@ PRETRAIN_RECORDS=${PRETRAIN_RECORDS:-20000}
 EVAL_RECORDS=${EVAL_RECORDS:-6000}
 MODEL=${MODEL:-vit-tiny}
 CROP_SECONDS=${CROP_SECONDS:-10}
-STEPS=${STEPS:-4000}
-WARMUP=${WARMUP:-200}
+STEPS=${STEPS:-6000}
+WARMUP=${WARMUP:-300}
 LR=${LR:-1e-3}
 GLOBAL_BATCH=${GLOBAL_BATCH:-64}
 MICRO_BATCH=${MICRO_BATCH:-32}
-EMA_START=${EMA_START:-0.996}
+EMA_START=${EMA_START:-0.998}
 EMA_END=${EMA_END:-0.9995}
 PROBE_STEPS=${PROBE_STEPS:-500}
 PROBE_SEEDS=${PROBE_SEEDS:-1}
@@ -31,6 +31,9 @@ SEED=${SEED:-0}
 WORK=${WORK:-runs/learning}
 SCRATCH=${SCRATCH:-.build}
 CURVE=${CURVE:-docs/learning-curve.svg}
+CKPT_EVERY=${CKPT_EVERY:-1000}
+# 1 = also probe every intermediate checkpoint (same flags) for the AUC-vs-step curve in $CURVE.
+CURVE_EVALS=${CURVE_EVALS:-1}
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 OVERSUB=(); [ "$NP" -gt 2 ] && OVERSUB=(--oversubscribe)
@@ -56,7 +59,8 @@ rm -rf "$RUN"
 t1=$(date +%s)
 mpirun "${OVERSUB[@]}" -np "$NP" "$BIN" pretrain --config "$WORK/config.json" --data "$PRE" --out "$RUN" \
   --model "$MODEL" --crop-seconds "$CROP_SECONDS" --global-batch "$GLOBAL_BATCH" --micro-batch "$MICRO_BATCH" \
-  --steps "$STEPS" --warmup-steps "$WARMUP" --lr "$LR" --log-every 50 --checkpoint-every 1000 | tee "$WORK/pretrain.log"
+  --steps "$STEPS" --warmup-steps "$WARMUP" --lr "$LR" --log-every 50 --checkpoint-every "$CKPT_EVERY" \
+  --keep-checkpoints $((STEPS / CKPT_EVERY + 1)) | tee "$WORK/pretrain.log"
 t2=$(date +%s)
 CKPT=$(ls "$RUN"/checkpoints/step-*.ckpt | sort | tail -1)
 
@@ -66,7 +70,25 @@ PROBE=(--data "$EVAL" --task synth --mode linear --steps "$PROBE_STEPS" --seeds 
 "$BIN" eval --random-init --model "$MODEL" "${PROBE[@]}" --out "$WORK/eval-random"
 t3=$(date +%s)
 
-"$BIN" plot metrics --jsonl "$RUN/metrics.jsonl" --out "$CURVE" \
+# Learning curve: the training metrics plus the probe's test AUC of every checkpoint (pre-trained)
+# and of the random-init encoder (flat line), as eval entries `ecg-dist plot metrics` understands.
+cp "$RUN/metrics.jsonl" "$WORK/curve.jsonl"
+for c in "$RUN"/checkpoints/step-*.ckpt; do
+  step=$(basename "$c" .ckpt); step=$((10#${step#step-}))
+  dir="$WORK/eval-pretrained"
+  if [ "$c" != "$CKPT" ]; then
+    [ "$CURVE_EVALS" = 1 ] || continue
+    dir="$WORK/eval-step-$step"
+    "$BIN" eval --checkpoint "$c" "${PROBE[@]}" --out "$dir" >/dev/null
+  fi
+  python3 - "$dir/eval.json" "$WORK/eval-random/eval.json" "$step" >> "$WORK/curve.jsonl" <<'PY'
+import json, sys
+auc = lambda p: json.load(open(p))["results"][0]["seeds"][0]["testAUC"]
+print(json.dumps({"step": int(sys.argv[3]), "eval": {"probe": {"pretrained_test_auc": auc(sys.argv[1]),
+                                                             "random_init_test_auc": auc(sys.argv[2])}}}))
+PY
+done
+"$BIN" plot metrics --jsonl "$WORK/curve.jsonl" --out "$CURVE" \
   --title "JEPA pre-training, $MODEL, $CROP_SECONDS s crops, $PRETRAIN_RECORDS synthetic records" || true
 
 python3 - "$WORK" "$RUN/metrics.jsonl" "$((t2 - t1))" "$((t3 - t2))" "$((t3 - t0))" <<'PY'
