@@ -9,7 +9,12 @@ public enum ModelSpec {
     public static func parse(_ spec: String) throws -> ViTConfig {
         let s = spec.lowercased()
         if s == vitTiny.name { return vitTiny }
-        if !s.contains("=") { return try ViTConfig.named(s) }
+        if !s.contains("=") {
+            guard let c = try? ViTConfig.named(s) else {
+                throw ViTConfig.ConfigError.invalid("unknown model '\(spec)' (known: vit-xs, vit-s, vit-b, vit-tiny, or a spec like dim=64,depth=4,heads=2,pred-dim=32,pred-depth=2,pred-heads=2)")
+            }
+            return c
+        }
         var c = vitTiny
         c.name = s
         for field in s.split(separator: ",") {

@@ -27,6 +27,9 @@ struct Pretrain: ParsableCommand {
     @Option(help: "Largest per-rank micro-batch; larger shares accumulate gradients.") var microBatch: Int?
     @Option(help: "Seed for weights, masks, shuffles and crops.") var seed: UInt64?
     @Option(help: "Crop length in seconds (10 = whole PTB-XL record).") var cropSeconds: Double?
+    @Option(help: "Smallest visible fraction of patches per mask (paper: 0.15).") var maskMinKeep: Double?
+    @Option(help: "Largest visible fraction of patches per mask (paper: 0.25).") var maskMaxKeep: Double?
+    @Option(help: "Minimum length of a masked block in patches (paper: 10).") var maskMinBlock: Int?
     @Option(help: "LR warmup steps (paper: 10000).") var warmupSteps: Int?
     @Option(help: "Peak learning rate (paper: 1e-3).") var lr: Double?
     @Option(help: "Global gradient-norm clip, 0 = off.") var gradClip: Double?
@@ -54,6 +57,9 @@ struct Pretrain: ParsableCommand {
         if let microBatch { cfg.microBatch = microBatch }
         if let seed { cfg.seed = seed }
         if let cropSeconds { cfg.cropSeconds = cropSeconds }
+        if let maskMinKeep { cfg.maskMinKeep = maskMinKeep }
+        if let maskMaxKeep { cfg.maskMaxKeep = maskMaxKeep }
+        if let maskMinBlock { cfg.maskMinBlock = maskMinBlock }
         if let warmupSteps { cfg.warmupSteps = warmupSteps }
         if let lr { cfg.lrPeak = lr }
         if let gradClip { cfg.gradClip = gradClip }

@@ -17,6 +17,22 @@ COMMON=(--data "$D/ptbxl.h5" --model "$MODEL" --global-batch 8 --micro-batch 3 -
 run() { local np=$1; shift; mpirun --oversubscribe -np "$np" "$BIN" pretrain "${COMMON[@]}" "$@"; }
 ckpt() { ls "$1"/checkpoints/step-*.ckpt | sort | tail -n 1; }
 
+echo "--- bad input: clear error, non-zero exit, nothing written"
+expect_error() {  # expected-message args...
+  local want=$1; shift
+  set +e; out=$("$@" 2>&1); rc=$?; set -e
+  [ $rc -ne 0 ] || fail "exit 0 for: $*"
+  grep -q -- "$want" <<<"$out" || { echo "$out"; fail "message lacks '$want' for: $*"; }
+}
+expect_error "/nonexistent.h5" mpirun -np 2 "$BIN" pretrain --data /nonexistent.h5 --out "$D/bad1"
+[ ! -e "$D/bad1" ] || fail "a failed start left $D/bad1 behind"
+expect_error "unknown model 'vit-q'" "$BIN" pretrain --data "$D/ptbxl.h5" --model vit-q --out "$D/bad2"
+echo '{"stepz": 3}' > "$D/bad.json"
+expect_error "unknown config keys: stepz" "$BIN" pretrain --config "$D/bad.json" --data "$D/ptbxl.h5" --out "$D/bad3"
+expect_error "no --data" "$BIN" pretrain --out "$D/bad4"
+expect_error "cannot read checkpoint" "$BIN" pretrain --data "$D/ptbxl.h5" --out "$D/bad5" --resume /nonexistent.ckpt
+[ ! -e "$D/bad2" ] && [ ! -e "$D/bad3" ] && [ ! -e "$D/bad5" ] || fail "a failed start left a run folder behind"
+
 echo "--- equivalence over np"
 # np=2 also runs rank 0's periodic evaluation: it must not change training (the checkpoints must
 # still match np=1 and np=4) and must land in metrics.jsonl.

@@ -15,6 +15,11 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var microBatch: Int = 64
     public var seed: UInt64 = 0
     public var cropSeconds: Double = 10
+    /// Masking: the visible fraction is drawn from U[maskMinKeep, maskMaxKeep]; every masked block
+    /// is at least maskMinBlock patches long (paper: 0.15, 0.25, 10).
+    public var maskMinKeep: Double = 0.15
+    public var maskMaxKeep: Double = 0.25
+    public var maskMinBlock: Int = 10
     public var warmupSteps: Int = 10_000
     public var lrStart: Double = 1e-6
     public var lrPeak: Double = 1e-3

@@ -76,20 +76,23 @@ final class Pretrainer {
         }
         try comm.broadcast(model.params.values, count: model.params.count)
         try comm.broadcast(model.target.values, count: model.target.count)
-        if isRoot {
-            try FileManager.default.createDirectory(atPath: config.out, withIntermediateDirectories: true)
-            try AtomicFile.write(config.json() + "\n", to: config.out + "/config.json")
-            log = try MetricsLog(path: config.out + "/metrics.jsonl")
-        }
         if state.step >= config.steps {
             say("already at step \(state.step) of \(config.steps); nothing to do")
             return
         }
 
         // 2. Data: this rank's shard of every global batch, read ahead on a background thread.
+        //    Inputs are validated (corpora, masks) before anything is written to the run folder.
         let loader = try ShardedLoader(paths: config.data, comm: comm, globalBatch: config.globalBatch,
                                        cropSamples: config.cropSamples, seed: config.seed)
-        let masks = try MaskGenerator(patchCount: config.cropSamples / state.vit.patchSize)
+        let masks = try MaskGenerator(patchCount: config.cropSamples / state.vit.patchSize,
+                                      minKeepRatio: config.maskMinKeep, maxKeepRatio: config.maskMaxKeep,
+                                      minBlockLength: config.maskMinBlock)
+        if isRoot {
+            try FileManager.default.createDirectory(atPath: config.out, withIntermediateDirectories: true)
+            try AtomicFile.write(config.json() + "\n", to: config.out + "/config.json")
+            log = try MetricsLog(path: config.out + "/metrics.jsonl")
+        }
         let reducer = GradientAllReducer(comm: try comm.duplicate(), grads: model.params.grads,
                                          count: model.params.count, bucketFloats: config.bucketFloats)
         let local = loader.localBatch
