@@ -12,7 +12,9 @@ BIN=$(swift build -c release --show-bin-path)/ecg-dist
 W=$(mktemp -d /tmp/ecg-dist-scaling.XXXXXX); trap 'rm -rf "$W"' EXIT
 "$BIN" prepare ptbxl --root Tests/Fixtures/ptbxl-mini --out "$W/ptbxl.h5" >/dev/null
 run() {  # np threads
-  OPENBLAS_NUM_THREADS=$2 mpirun --oversubscribe -np "$1" "$BIN" pretrain --data "$W/ptbxl.h5" --out "$W/np$1" \
+  # mpirun binds each rank to one core by default: a rank with 2 threads needs room for both.
+  local bind=(--bind-to core); [ "$2" -gt 1 ] && bind=(--bind-to none)
+  OPENBLAS_NUM_THREADS=$2 mpirun --oversubscribe "${bind[@]}" -np "$1" "$BIN" pretrain --data "$W/ptbxl.h5" --out "$W/np$1" \
     --model "$MODEL" --global-batch "$BATCH" --micro-batch "$BATCH" --steps "$STEPS" --warmup-steps 5 \
     --log-every 5 --checkpoint-every 100000 --verify-every 10 --threads "$2" > "$W/np$1.log" 2>&1
 }

@@ -7,8 +7,9 @@ buffer, and compares
   * the context-free encoder forward (all tokens, eval path)    -> max |diff| < 1e-4
   * the JEPA L1 loss                                            -> |diff| < 1e-5 relative
   * every parameter gradient (encoder + predictor)              -> ||g - g_ref|| / ||g_ref|| < 1e-3
-bench mode (--bench): times the same JEPA step (float32, autograd) with torch.set_num_threads(t)
-so `ecg-dist bench` numbers can be compared on the same machine.
+bench mode (--bench): times the same JEPA step (float32, autograd) and a forward-only encoder pass
+(no grad, eval-style 2.5-s crops by default) with torch.set_num_threads(t), so `ecg-dist bench`
+numbers can be compared on the same machine (bench/compare_torch.sh interleaves both).
 """
 import argparse
 import json
@@ -135,7 +136,7 @@ def check(d):
     return ok
 
 
-def bench(batch, threads, repeats, config):
+def bench(batch, threads, repeats, config, fwd_samples=1250, fwd_factor=4, machine=False):
     cfgs = {"vit-xs": (192, 8, 4, 96, 8, 4), "vit-s": (384, 8, 6, 192, 8, 6)}
     dim, depth, heads, pd, pdepth, pheads = cfgs[config]
     cfg = dict(dim=dim, depth=depth, heads=heads, pred_dim=pd, pred_depth=pdepth, pred_heads=pheads,
@@ -168,29 +169,57 @@ def bench(batch, threads, repeats, config):
     tgt = sorted(perm[40:].tolist())
     pos, pos_pred = sincos_table(200, dim, torch.float32), sincos_table(200, pd, torch.float32)
     signal = torch.randn(batch, 5000, 12, generator=g)
-    best = math.inf
-    for i in range(repeats + 1):
-        t0 = time.perf_counter()
+
+    def timed(fn):
+        """Best wall and best process-CPU seconds of `repeats` runs (after one warm-up)."""
+        wall = cpu = math.inf
+        for i in range(repeats + 1):
+            t0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            if i > 0:
+                wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
+        return wall, cpu
+
+    def step():
         loss = jepa_loss(signal, P, T, cfg, ctx, tgt, pos, pos_pred)
         loss.backward()
-        dt = time.perf_counter() - t0
-        if i > 0:
-            best = min(best, dt)
-    print(f"torch {torch.__version__} {config} batch {batch} threads {threads}: {batch / best:.2f} samples/s (best of {repeats})")
+        for v in P.values():
+            v.grad = None
+
+    fb = batch * fwd_factor
+    crops = torch.randn(fb, fwd_samples, 12, generator=g)
+    pos_fwd = sincos_table(fwd_samples // 25, dim, torch.float32)
+
+    def forward():
+        with torch.no_grad():
+            encoder(crops, T, cfg, pos_fwd)
+
+    sw, sc = timed(step)
+    fw, fc = timed(forward)
+    print(f"torch {torch.__version__} {config} batch {batch} threads {threads}: step {batch / sw:.2f} samples/s wall"
+          f" ({batch / sc:.2f} by CPU time); forward-only {fwd_samples}-sample crops batch {fb}: {fb / fw:.1f} samples/s wall"
+          f" ({fb / fc:.1f} by CPU time) (best of {repeats})")
+    if machine:
+        print(f"RESULT torch {config} batch {batch} threads {threads} step_wall {batch / sw:.3f} step_cpu {batch / sc:.3f}"
+              f" fwd_batch {fb} fwd_wall {fb / fw:.3f} fwd_cpu {fb / fc:.3f}")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dump", nargs="?", help="directory written by `ecg-dist bench --dump DIR`")
     ap.add_argument("--bench", action="store_true", help="time the PyTorch JEPA step instead")
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--batch", type=str, default="32", help="comma-separated batch sizes")
     ap.add_argument("--threads", type=str, default="1,2")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--config", default="vit-xs")
+    ap.add_argument("--forward-samples", type=int, default=1250, help="crop length of the forward-only pass")
+    ap.add_argument("--forward-batch-factor", type=int, default=4, help="forward-only batch = this x --batch")
+    ap.add_argument("--machine", action="store_true", help="also print machine-readable RESULT lines")
     a = ap.parse_args()
     if a.bench:
         for t in [int(x) for x in a.threads.split(",")]:
-            bench(a.batch, t, a.repeats, a.config)
+            for b in [int(x) for x in str(a.batch).split(",")]:
+                bench(b, t, a.repeats, a.config, a.forward_samples, a.forward_batch_factor, a.machine)
         return 0
     if not a.dump:
         ap.error("give a dump directory or --bench")

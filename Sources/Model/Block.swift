@@ -29,9 +29,11 @@ final class BlockActivations {
     let mid = FloatBuffer()   // residual stream after the attention branch
     let ln2 = FloatBuffer(), mean2 = FloatBuffer(), rstd2 = FloatBuffer()
     let hidden = FloatBuffer() // fc1 output (pre-GELU)
-    var all: [FloatBuffer] { [ln1, mean1, rstd1, qkv, probs, attn, mid, ln2, mean2, rstd2, hidden] }
+    let cdf = FloatBuffer()    // Φ(hidden), kept only for a backward: its GELU' then needs one exp
+    var all: [FloatBuffer] { [ln1, mean1, rstd1, qkv, probs, attn, mid, ln2, mean2, rstd2, hidden, cdf] }
 
-    func reserve(rows: Int, dim: Int, hiddenDim: Int, probs probsCount: Int) {
+    func reserve(rows: Int, dim: Int, hiddenDim: Int, probs probsCount: Int, forBackward: Bool) {
+        if forBackward { cdf.reserve(rows * hiddenDim) }
         ln1.reserve(rows * dim); mean1.reserve(rows); rstd1.reserve(rows)
         qkv.reserve(rows * 3 * dim); probs.reserve(probsCount); attn.reserve(rows * dim)
         mid.reserve(rows * dim); ln2.reserve(rows * dim); mean2.reserve(rows); rstd2.reserve(rows)
@@ -48,6 +50,8 @@ final class TransformerStack {
     // Scratch shared by all blocks.
     private let geluOut = FloatBuffer(), dHidden = FloatBuffer(), dBranch = FloatBuffer()
     private let dqkv = FloatBuffer(), dProbs = FloatBuffer()
+    /// Per-thread weight-gradient slabs (threads 1…) covering the blocks' parameter span.
+    private var gradientSlabs: [FloatBuffer] = []
     private(set) var batch = 0, tokens = 0
     private var keptActivations = false
 
@@ -71,7 +75,7 @@ final class TransformerStack {
         let streamCount = keepActivations ? depth + 1 : 2
         while streams.count < streamCount { streams.append(FloatBuffer()) }
         for a in activations[0..<setCount] {
-            a.reserve(rows: rows, dim: dim, hiddenDim: hiddenDim, probs: batch * heads * tokens * tokens)
+            a.reserve(rows: rows, dim: dim, hiddenDim: hiddenDim, probs: batch * heads * tokens * tokens, forBackward: keepActivations)
         }
         for s in streams[0..<streamCount] { s.reserve(rows * dim) }
         geluOut.reserve(rows * hiddenDim)
@@ -85,72 +89,107 @@ final class TransformerStack {
     var outputStream: UnsafeMutablePointer<Float> { stream(depth) }
 
     /// Runs all blocks on the input buffer; returns the output stream [batch·tokens, dim].
+    /// With several threads each takes a contiguous range of samples through every block: all
+    /// work of a block forward is per sample, so there is no join until the end.
     func forward(weights w: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
-        let rows = batch * tokens
-        let shape = AttentionShape(batch: batch, tokens: tokens, dim: dim, heads: heads)
-        for (l, p) in blocks.enumerated() {
-            let a = activations[keptActivations ? l : 0]
-            let x = stream(l), y = stream(l + 1)
-            layerNormForward(out: a.ln1.pointer, mean: a.mean1.pointer, rstd: a.rstd1.pointer, x: x,
-                             weight: w + p.norm1Weight, bias: w + p.norm1Bias, rows: rows, dim: dim)
-            linearForward(a.qkv.pointer, a.ln1.pointer, w + p.qkv, rows: rows, inFeatures: dim, outFeatures: 3 * dim)
-            attentionForward(out: a.attn.pointer, probs: a.probs.pointer, qkv: a.qkv.pointer, shape: shape)
-            // mid = x + attn · projᵀ (copy the residual, then let the GEMM accumulate with beta 1)
-            a.mid.pointer.update(from: x, count: rows * dim)
-            sgemm(false, true, rows, dim, dim, 1, a.attn.pointer, dim, w + p.proj, dim, 1, a.mid.pointer, dim)
-            layerNormForward(out: a.ln2.pointer, mean: a.mean2.pointer, rstd: a.rstd2.pointer, x: a.mid.pointer,
-                             weight: w + p.norm2Weight, bias: w + p.norm2Bias, rows: rows, dim: dim)
-            linearForward(a.hidden.pointer, a.ln2.pointer, w + p.fc1, rows: rows, inFeatures: dim, outFeatures: hiddenDim)
-            let (gOut, hid, hd) = (geluOut.pointer, a.hidden.pointer, hiddenDim)
-            parallelChunks(rows) { _, r in
-                geluForward(out: gOut + r.lowerBound * hd, h: hid + r.lowerBound * hd, count: r.count * hd)
-            }
-            y.update(from: a.mid.pointer, count: rows * dim)
-            sgemm(false, true, rows, dim, hiddenDim, 1, geluOut.pointer, hiddenDim, w + p.fc2, hiddenDim, 1, y, dim)
+        parallelChunks(batch) { _, samples in
+            for l in blocks.indices { forwardBlock(l, weights: w, samples: samples) }
         }
         return stream(depth)
     }
 
+    private func forwardBlock(_ l: Int, weights w: UnsafePointer<Float>, samples: Range<Int>) {
+        let p = blocks[l], a = activations[keptActivations ? l : 0]
+        let shape = AttentionShape(batch: batch, tokens: tokens, dim: dim, heads: heads)
+        let r0 = samples.lowerBound * tokens, rows = samples.count * tokens
+        let hd = hiddenDim
+        let x = stream(l) + r0 * dim, y = stream(l + 1) + r0 * dim
+        let ln1 = a.ln1.pointer + r0 * dim, qkv = a.qkv.pointer + r0 * 3 * dim, attn = a.attn.pointer + r0 * dim
+        let mid = a.mid.pointer + r0 * dim, ln2 = a.ln2.pointer + r0 * dim, hidden = a.hidden.pointer + r0 * hd
+        let gOut = geluOut.pointer + r0 * hd
+        layerNormForward(out: ln1, mean: a.mean1.pointer + r0, rstd: a.rstd1.pointer + r0, x: x,
+                         weight: w + p.norm1Weight, bias: w + p.norm1Bias, rows: rows, dim: dim)
+        linearForward(qkv, ln1, w + p.qkv, rows: rows, inFeatures: dim, outFeatures: 3 * dim)
+        attentionForward(out: a.attn.pointer, probs: a.probs.pointer, qkv: a.qkv.pointer, shape: shape, samples: samples)
+        // mid = x + attn · projᵀ (copy the residual, then let the GEMM accumulate with beta 1)
+        mid.update(from: x, count: rows * dim)
+        sgemm(false, true, rows, dim, dim, 1, attn, dim, w + p.proj, dim, 1, mid, dim)
+        layerNormForward(out: ln2, mean: a.mean2.pointer + r0, rstd: a.rstd2.pointer + r0, x: mid,
+                         weight: w + p.norm2Weight, bias: w + p.norm2Bias, rows: rows, dim: dim)
+        linearForward(hidden, ln2, w + p.fc1, rows: rows, inFeatures: dim, outFeatures: hd)
+        if keptActivations {
+            geluForwardKeepingCDF(out: gOut, cdf: a.cdf.pointer + r0 * hd, h: hidden, count: rows * hd)
+        } else {
+            geluForward(out: gOut, h: hidden, count: rows * hd)
+        }
+        y.update(from: mid, count: rows * dim)
+        sgemm(false, true, rows, dim, hd, 1, gOut, hd, w + p.fc2, hd, 1, y, dim)
+    }
+
     /// Backward of the last forward (which must have kept activations). `dx` holds the gradient of
     /// the stack output on entry and of its input on return. Reports each block's range when done.
+    /// With several threads each takes a sample range through the whole block; weight gradients of
+    /// thread t > 0 go to its own slab and are added to `grads` in thread order after the join.
     func backward(weights w: UnsafePointer<Float>, grads g: UnsafeMutablePointer<Float>,
                   dx: UnsafeMutablePointer<Float>, onGradientsReady: GradientsReadyCallback?) {
         precondition(keptActivations, "backward needs a forward with keepActivations")
         let rows = batch * tokens
-        let shape = AttentionShape(batch: batch, tokens: tokens, dim: dim, heads: heads)
+        let chunks = parallelChunkCount(batch)
         dHidden.reserve(rows * hiddenDim); dBranch.reserve(rows * dim)
-        dqkv.reserve(rows * 3 * dim); dProbs.reserve(tokens * tokens * KernelThreads.count)
+        dqkv.reserve(rows * 3 * dim); dProbs.reserve(tokens * tokens * chunks)
+        let base = blocks.first?.range.lowerBound ?? 0
+        let span = (blocks.last?.range.upperBound ?? base) - base
+        while gradientSlabs.count < chunks - 1 { gradientSlabs.append(FloatBuffer()) }
+        let slabs = gradientSlabs[0..<(chunks - 1)].map { $0.reserve(span) - base }
         for l in stride(from: depth - 1, through: 0, by: -1) {
-            let p = blocks[l], a = activations[l]
-            // MLP branch: y = mid + fc2(GELU(fc1(LN2(mid)))).
-            sgemm(false, false, rows, hiddenDim, dim, 1, dx, dim, w + p.fc2, hiddenDim, 0, dHidden.pointer, hiddenDim)
-            let (dh, hid, gOut, hd) = (dHidden.pointer, a.hidden.pointer, geluOut.pointer, hiddenDim)
-            parallelChunks(rows) { _, r in
-                geluBackward(dh: dh + r.lowerBound * hd, h: hid + r.lowerBound * hd, recomputed: gOut + r.lowerBound * hd, count: r.count * hd)
+            let range = blocks[l].range
+            parallelChunks(batch) { chunk, samples in
+                let gt = chunk == 0 ? g : slabs[chunk - 1]
+                if chunk > 0 { (gt + range.lowerBound).update(repeating: 0, count: range.count) }
+                backwardBlock(l, weights: w, grads: gt, dx: dx, samples: samples, scratch: dProbs.pointer + chunk * tokens * tokens)
             }
-            sgemm(true, false, dim, hiddenDim, rows, 1, dx, dim, geluOut.pointer, hiddenDim, 1, g + p.fc2, hiddenDim)
-            linearBackward(dInput: dBranch.pointer, dWeight: g + p.fc1, dOut: dHidden.pointer, input: a.ln2.pointer,
-                           weight: w + p.fc1, rows: rows, inFeatures: dim, outFeatures: hiddenDim)
-            layerNormBackward(dx: dx, dWeight: g + p.norm2Weight, dBias: g + p.norm2Bias, dOut: dBranch.pointer,
-                              x: a.mid.pointer, mean: a.mean2.pointer, rstd: a.rstd2.pointer, weight: w + p.norm2Weight,
-                              rows: rows, dim: dim, accumulate: true)
-            // Attention branch: mid = x + proj(attn(LN1(x))).
-            linearBackward(dInput: dBranch.pointer, dWeight: g + p.proj, dOut: dx, input: a.attn.pointer,
-                           weight: w + p.proj, rows: rows, inFeatures: dim, outFeatures: dim)
-            attentionBackward(dqkv: dqkv.pointer, dOut: dBranch.pointer, probs: a.probs.pointer, qkv: a.qkv.pointer,
-                              scratch: dProbs.pointer, shape: shape)
-            linearBackward(dInput: dBranch.pointer, dWeight: g + p.qkv, dOut: dqkv.pointer, input: a.ln1.pointer,
-                           weight: w + p.qkv, rows: rows, inFeatures: dim, outFeatures: 3 * dim)
-            layerNormBackward(dx: dx, dWeight: g + p.norm1Weight, dBias: g + p.norm1Bias, dOut: dBranch.pointer,
-                              x: stream(l), mean: a.mean1.pointer, rstd: a.rstd1.pointer, weight: w + p.norm1Weight,
-                              rows: rows, dim: dim, accumulate: true)
-            onGradientsReady?(p.range)
+            if !slabs.isEmpty {
+                parallelChunks(range.count) { _, r in
+                    let dst = g + range.lowerBound + r.lowerBound
+                    for slab in slabs { accumulate(dst, slab + range.lowerBound + r.lowerBound, count: r.count) }
+                }
+            }
+            onGradientsReady?(range)
         }
+    }
+
+    private func backwardBlock(_ l: Int, weights w: UnsafePointer<Float>, grads g: UnsafeMutablePointer<Float>,
+                               dx dxAll: UnsafeMutablePointer<Float>, samples: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+        let p = blocks[l], a = activations[l]
+        let shape = AttentionShape(batch: batch, tokens: tokens, dim: dim, heads: heads)
+        let r0 = samples.lowerBound * tokens, rows = samples.count * tokens
+        let hd = hiddenDim
+        let dx = dxAll + r0 * dim, dh = dHidden.pointer + r0 * hd, gOut = geluOut.pointer + r0 * hd
+        let dBr = dBranch.pointer + r0 * dim
+        // MLP branch: y = mid + fc2(GELU(fc1(LN2(mid)))).
+        sgemm(false, false, rows, hd, dim, 1, dx, dim, w + p.fc2, hd, 0, dh, hd)
+        geluBackwardFromCDF(dh: dh, h: a.hidden.pointer + r0 * hd, cdf: a.cdf.pointer + r0 * hd, recomputed: gOut, count: rows * hd)
+        sgemm(true, false, dim, hd, rows, 1, dx, dim, gOut, hd, 1, g + p.fc2, hd)
+        linearBackward(dInput: dBr, dWeight: g + p.fc1, dOut: dh, input: a.ln2.pointer + r0 * dim,
+                       weight: w + p.fc1, rows: rows, inFeatures: dim, outFeatures: hd)
+        layerNormBackward(dx: dx, dWeight: g + p.norm2Weight, dBias: g + p.norm2Bias, dOut: dBr,
+                          x: a.mid.pointer + r0 * dim, mean: a.mean2.pointer + r0, rstd: a.rstd2.pointer + r0,
+                          weight: w + p.norm2Weight, rows: rows, dim: dim, accumulate: true)
+        // Attention branch: mid = x + proj(attn(LN1(x))).
+        linearBackward(dInput: dBr, dWeight: g + p.proj, dOut: dx, input: a.attn.pointer + r0 * dim,
+                       weight: w + p.proj, rows: rows, inFeatures: dim, outFeatures: dim)
+        attentionBackward(dqkv: dqkv.pointer, dOut: dBranch.pointer, probs: a.probs.pointer, qkv: a.qkv.pointer,
+                          scratch: scratch, shape: shape, samples: samples)
+        linearBackward(dInput: dBr, dWeight: g + p.qkv, dOut: dqkv.pointer + r0 * 3 * dim, input: a.ln1.pointer + r0 * dim,
+                       weight: w + p.qkv, rows: rows, inFeatures: dim, outFeatures: 3 * dim)
+        layerNormBackward(dx: dx, dWeight: g + p.norm1Weight, dBias: g + p.norm1Bias, dOut: dBr,
+                          x: stream(l) + r0 * dim, mean: a.mean1.pointer + r0, rstd: a.rstd1.pointer + r0,
+                          weight: w + p.norm1Weight, rows: rows, dim: dim, accumulate: true)
     }
 
     /// Bytes of activation and scratch memory currently reserved.
     var reservedBytes: Int {
-        totalBytes(activations.flatMap { $0.all } + streams + [geluOut, dHidden, dBranch, dqkv, dProbs])
+        totalBytes(activations.flatMap { $0.all } + streams + [geluOut, dHidden, dBranch, dqkv, dProbs] + gradientSlabs)
     }
 }
 

@@ -112,8 +112,12 @@ public final class ViTEncoder {
         let y = stack.forward(weights: w)
         let outRows = batch * tokens
         let out = output.reserve(outRows * dim)
-        layerNormForward(out: out, mean: normMean.reserve(outRows), rstd: normRstd.reserve(outRows), x: y,
-                         weight: w + normWeight, bias: w + normBias, rows: outRows, dim: dim)
+        let mean = normMean.reserve(outRows), rstd = normRstd.reserve(outRows)
+        parallelChunks(outRows) { _, r in
+            let o = r.lowerBound
+            layerNormForward(out: out + o * dim, mean: mean + o, rstd: rstd + o, x: y + o * dim,
+                             weight: w + normWeight, bias: w + normBias, rows: r.count, dim: dim)
+        }
         return UnsafePointer(out)
     }
 

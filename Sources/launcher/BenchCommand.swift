@@ -17,6 +17,10 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed repetitions per case; the best is reported (the machine is shared).") var repeats = 3
     @Option(help: "Samples per crop (time steps at 500 Hz).") var samples = 5000
     @Option(help: "Context patches (visible to the context encoder); the rest are targets.") var context = 40
+    @Option(help: "Samples per crop of the forward-only (eval) encoder pass; PTB-XL eval uses 2.5-s crops.") var forwardSamples = 1250
+    @Option(help: "Batch of the forward-only pass as a multiple of the step batch (eval batches are larger).") var forwardBatchFactor = 4
+    @Flag(help: "Also print the time of each part of the step (first config and batch, per thread count).") var phases = false
+    @Flag(help: "Also print one machine-readable RESULT line per case (bench/compare_torch.sh parses it).") var machine = false
     @Option(help: "Run this many JEPA steps of vit-xs and report RSS drift (0 = skip).") var rssSteps = 0
     @Option(help: "Micro-batch for the RSS drift run (default: the largest of --batches).") var rssBatch: Int?
     @Option(help: .hidden) var dump: String?
@@ -24,25 +28,39 @@ struct Bench: ParsableCommand {
     func run() throws {
         let configList = try configs.split(separator: ",").map { try ViTConfig.named(String($0)) }
         let batchList = try parseInts(batches, "--batches"), threadList = try parseInts(threads, "--threads")
-        if let dump { try writeDump(directory: dump, config: configList.first ?? .vitXS); return }
+        if let dump { try writeDump(directory: dump, config: configList.first ?? .vitXS, threads: threadList.first ?? 1); return }
         let patches = samples / 25
         guard context > 0 && context < patches else { throw ValidationError("--context must be in 1..<\(patches)") }
         let mask = benchMask(patches: patches, context: context)
+        let fwdPatches = forwardSamples / 25
         print("JEPA step benchmark: \(samples) samples/crop, \(patches) patches, context \(mask.context.count), targets \(mask.target.count); best of \(repeats) (shared machine)")
+        print("forward-only encoder: \(forwardSamples)-sample crops (\(fwdPatches) patches + register), batch = \(forwardBatchFactor) x step batch")
+        print("wall = samples/s by wall clock; cpu = by process CPU time (1 thread only: immune to preemption by other processes)")
         for t in threadList {
             BLASThreads.set(t)
-            let sgemmRate = measureSGEMM()
-            print(String(format: "\nthreads %d: sgemm 6432x576x192 = %.1f GFLOP/s", t, sgemmRate / 1e9))
-            print("config   batch  step samples/s  step GFLOP/s  % sgemm | enc-fwd samples/s  GFLOP/s  % sgemm")
+            let sgemm = measureSGEMM()
+            print(String(format: "\nthreads %d: sgemm 6432x576x192 = %.1f GFLOP/s wall, %.1f GFLOP/s cpu", t, sgemm.wall / 1e9, sgemm.cpu / 1e9))
+            if phases, let config = configList.first, let batch = batchList.first { printPhases(config: config, batch: batch, mask: mask) }
+            print("config   batch | step wall/s   cpu/s  GFLOP/s %sgemm | fwd batch  wall/s    cpu/s  GFLOP/s %sgemm")
             for config in configList {
                 for batch in batchList {
                     let r = measureStep(config: config, batch: batch, mask: mask)
+                    let fb = batch * forwardBatchFactor
+                    let f = measureForward(config: config, batch: fb)
                     let stepFlops = FLOPCount.jepaStep(config, patches: patches, context: mask.context.count, targets: mask.target.count)
-                    let fwdFlops = FLOPCount.encoderForward(config, patches: patches)
-                    let stepRate = Double(batch) / r.step, fwdRate = Double(batch) / r.forward
-                    print(String(format: "%-7@ %6d %16.2f %13.1f %7.0f%% | %17.2f %8.1f %7.0f%%",
-                                 config.name as NSString, batch, stepRate, stepRate * stepFlops / 1e9, 100 * stepRate * stepFlops / sgemmRate,
-                                 fwdRate, fwdRate * fwdFlops / 1e9, 100 * fwdRate * fwdFlops / sgemmRate))
+                    let fwdFlops = FLOPCount.encoderForward(config, patches: fwdPatches)
+                    let stepWall = Double(batch) / r.wall, stepCPU = t == 1 ? Double(batch) / r.cpu : .nan
+                    let fwdWall = Double(fb) / f.wall, fwdCPU = t == 1 ? Double(fb) / f.cpu : .nan
+                    // % of sgemm: wall against wall (cpu against cpu at 1 thread, the quieter pair).
+                    let stepPct = t == 1 ? 100 * stepCPU * stepFlops / sgemm.cpu : 100 * stepWall * stepFlops / sgemm.wall
+                    let fwdPct = t == 1 ? 100 * fwdCPU * fwdFlops / sgemm.cpu : 100 * fwdWall * fwdFlops / sgemm.wall
+                    print(String(format: "%-7@ %6d | %10.2f %7.2f %8.1f %5.0f%% | %9d %7.1f %8.1f %8.1f %5.0f%%",
+                                 config.name as NSString, batch, stepWall, stepCPU, (t == 1 ? stepCPU : stepWall) * stepFlops / 1e9, stepPct,
+                                 fb, fwdWall, fwdCPU, (t == 1 ? fwdCPU : fwdWall) * fwdFlops / 1e9, fwdPct))
+                    if machine {
+                        print(String(format: "RESULT ecg-dist %@ batch %d threads %d step_wall %.3f step_cpu %.3f fwd_batch %d fwd_wall %.3f fwd_cpu %.3f sgemm_wall %.2f sgemm_cpu %.2f",
+                                     config.name as NSString, batch, t, stepWall, stepCPU, fb, fwdWall, fwdCPU, sgemm.wall / 1e9, sgemm.cpu / 1e9))
+                    }
                 }
             }
         }
@@ -75,38 +93,54 @@ struct Bench: ParsableCommand {
 
     func now() -> Double { Date().timeIntervalSinceReferenceDate }
 
-    func measureSGEMM() -> Double {
+    /// Process CPU seconds (all threads).
+    func cpuNow() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// Best wall and best CPU seconds of `repeats` runs of body.
+    func timeBest(_ repeats: Int, _ body: () -> Void) -> (wall: Double, cpu: Double) {
+        var wall = Double.infinity, cpu = Double.infinity
+        for _ in 0..<repeats {
+            let t0 = now(), c0 = cpuNow()
+            body()
+            cpu = min(cpu, cpuNow() - c0); wall = min(wall, now() - t0)
+        }
+        return (wall, cpu)
+    }
+
+    /// FLOP/s of the reference sgemm (wall and CPU based).
+    func measureSGEMM() -> (wall: Double, cpu: Double) {
         let m = 6432, n = 576, k = 192
         let a = randomInput(count: m * k, seed: 1), b = randomInput(count: n * k, seed: 2)
         var c = [Float](repeating: 0, count: m * n)
-        var best = Double.infinity
-        for _ in 0..<max(3, repeats * 3) {
-            let t0 = now()
-            for _ in 0..<5 { benchSGEMM(m: m, n: n, k: k, a: a, b: b, c: &c) }
-            best = min(best, (now() - t0) / 5)
-        }
-        return 2 * Double(m * n * k) / best
+        let best = timeBest(max(3, repeats * 3)) { for _ in 0..<5 { benchSGEMM(m: m, n: n, k: k, a: a, b: b, c: &c) } }
+        return (10 * Double(m * n * k) / best.wall, 10 * Double(m * n * k) / best.cpu)
     }
 
-    /// Best seconds per JEPA step and per all-token encoder forward.
-    func measureStep(config: ViTConfig, batch: Int, mask: (context: [Int], target: [Int])) -> (step: Double, forward: Double) {
+    /// Best seconds per JEPA step (wall, CPU).
+    func measureStep(config: ViTConfig, batch: Int, mask: (context: [Int], target: [Int])) -> (wall: Double, cpu: Double) {
         let model = JEPAModel(config: config, samples: samples)
         model.initialize(seed: 1)
         let input = randomInput(count: batch * samples * 12, seed: 3)
         _ = model.step(input: input, batch: batch, contextIndices: mask.context, targetIndices: mask.target, gradScale: 1, onGradientsReady: nil)
-        var bestStep = Double.infinity, bestForward = Double.infinity
-        for _ in 0..<repeats {
-            let t0 = now()
+        return timeBest(repeats) {
             _ = model.step(input: input, batch: batch, contextIndices: mask.context, targetIndices: mask.target, gradScale: 1, onGradientsReady: nil)
-            bestStep = min(bestStep, now() - t0)
         }
-        model.encoder.keepsActivationsForBackward = false
-        for _ in 0..<repeats {
-            let t0 = now()
-            _ = model.encoder.forward(weights: model.params.values, input: input, batch: batch, samples: samples)
-            bestForward = min(bestForward, now() - t0)
-        }
-        return (bestStep, bestForward)
+    }
+
+    /// Best seconds per forward-only encoder pass (no activations kept) on `forwardSamples` crops.
+    func measureForward(config: ViTConfig, batch: Int) -> (wall: Double, cpu: Double) {
+        var layout = ParameterLayout()
+        let encoder = ViTEncoder(config: config, layout: &layout, prefix: "encoder.")
+        encoder.keepsActivationsForBackward = false
+        let store = ParameterStore(layout: layout)
+        encoder.initialize(store.values, seed: 1)
+        let input = randomInput(count: batch * forwardSamples * 12, seed: 5)
+        _ = encoder.forward(weights: store.values, input: input, batch: batch, samples: forwardSamples)
+        return timeBest(repeats) { _ = encoder.forward(weights: store.values, input: input, batch: batch, samples: forwardSamples) }
     }
 
     func rssDrift(batch: Int, mask: (context: [Int], target: [Int])) throws {

@@ -65,4 +65,31 @@ final class KernelMathTests: XCTestCase {
             XCTAssertEqual(c[i * n + j], 1 + 2 * s, accuracy: 1e-4)
         } }
     }
+
+    /// With 2 engine threads a large GEMM is split over rows (m ≥ n) or columns (m < n) of C; every
+    /// transpose combination must match the naive product and be identical across repeats.
+    func testSplitGEMMMatchesNaive() {
+        BLASThreads.set(2)
+        defer { BLASThreads.set(1) }
+        for (m, n) in [(150, 131), (131, 150)] {
+            let k = 110   // m·n·k ≥ 2^21: above the split threshold
+            XCTAssertGreaterThanOrEqual(m * n * k, 1 << 21)
+            let a = GradCheck.randomArray(m * k, seed: 7), b = GradCheck.randomArray(n * k, seed: 8)
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                let lda = ta ? m : k, ldb = tb ? k : n
+                var c = [Float](repeating: 0.5, count: m * n)
+                sgemm(ta, tb, m, n, k, 1.5, a, lda, b, ldb, 1, &c, n)
+                var again = [Float](repeating: 0.5, count: m * n)
+                sgemm(ta, tb, m, n, k, 1.5, a, lda, b, ldb, 1, &again, n)
+                XCTAssertEqual(c.map(\.bitPattern), again.map(\.bitPattern))
+                var worst: Float = 0
+                for i in 0..<m { for j in 0..<n {
+                    var s: Float = 0
+                    for p in 0..<k { s += (ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]) }
+                    worst = max(worst, abs(c[i * n + j] - (0.5 + 1.5 * s)))
+                } }
+                XCTAssertLessThan(worst, 1e-3, "m \(m) n \(n) transA \(ta) transB \(tb)")
+            }
+        }
+    }
 }

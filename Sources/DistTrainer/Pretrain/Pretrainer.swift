@@ -1,4 +1,3 @@
-import CBLASShim
 import Foundation
 import Model
 
@@ -34,7 +33,8 @@ final class TrainerState {
 /// Runs JEPA pre-training on this rank; every rank of the MPI job calls it with the same config.
 public func runPretraining(config: PretrainConfig, resume: String?, stopAfter: Int?, blasThreads: Int) throws {
     let comm = try Communicator.world()
-    openblas_set_num_threads(Int32(max(1, blasThreads)))
+    // The engine splits work over its own thread pool and keeps OpenBLAS single-threaded.
+    BLASThreads.set(max(1, blasThreads))
     StopSignals.install()
     do {
         try Pretrainer(comm: comm, config: config).run(resume: resume, stopAfter: stopAfter)

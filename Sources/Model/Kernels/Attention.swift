@@ -44,12 +44,12 @@ struct AttentionShape {
     var probsCount: Int { batch * heads * tokens * tokens }
 }
 
-/// out[b, t, h·hd ..] = softmax(Q Kᵀ · scale) V per (b, h); probs saved.
+/// out[b, t, h·hd ..] = softmax(Q Kᵀ · scale) V per (b, h) for b in `samples` (default: all);
+/// probs saved. Pointers address the whole batch; runs on the calling thread.
 func attentionForward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
-                      qkv: UnsafePointer<Float>, shape s: AttentionShape) {
+                      qkv: UnsafePointer<Float>, shape s: AttentionShape, samples: Range<Int>? = nil) {
     let n = s.tokens, d = s.dim, hd = s.headDim
-    parallelChunks(s.batch) { _, samples in
-    for b in samples {
+    for b in samples ?? 0..<s.batch {
         for h in 0..<s.heads {
             let q = qkv + b * n * 3 * d + h * hd
             let k = q + d, v = q + 2 * d
@@ -59,18 +59,16 @@ func attentionForward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePoin
             sgemm(false, false, n, hd, n, 1, p, n, v, 3 * d, 0, out + b * n * d + h * hd, d)
         }
     }
-    }
 }
 
-/// dqkv = gradient of the attention core w.r.t. its packed qkv input (overwritten).
-/// `scratch` needs tokens² · KernelThreads.count floats (one tile per thread).
+/// dqkv = gradient of the attention core w.r.t. its packed qkv input (overwritten), for b in
+/// `samples` (default: all). `scratch` needs tokens² floats (this thread's tile).
 func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, probs: UnsafePointer<Float>,
-                       qkv: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, shape s: AttentionShape) {
+                       qkv: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, shape s: AttentionShape,
+                       samples: Range<Int>? = nil) {
     let n = s.tokens, d = s.dim, hd = s.headDim
     let vectorEnd = n / 16 * 16
-    parallelChunks(s.batch) { chunk, samples in
-    let scratch = scratch + chunk * n * n
-    for b in samples {
+    for b in samples ?? 0..<s.batch {
         for h in 0..<s.heads {
             let q = qkv + b * n * 3 * d + h * hd
             let k = q + d, v = q + 2 * d
@@ -97,6 +95,5 @@ func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Fl
             sgemm(false, false, n, hd, n, s.scale, scratch, n, k, 3 * d, 0, dq, 3 * d)
             sgemm(true, false, n, hd, n, s.scale, scratch, n, q, 3 * d, 0, dk, 3 * d)
         }
-    }
     }
 }

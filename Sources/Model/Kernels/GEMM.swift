@@ -4,14 +4,39 @@ import CBLASShim
 // weight is [out, in] and y = x · Wᵀ, with no bias anywhere in this model.
 
 /// C[m,n] = alpha · op(A) · op(B) + beta · C, row-major with explicit leading dimensions.
+/// Outside a parallel region a large product is split over the engine's threads by rows of C (or
+/// columns when C is wide): each element still comes from one single-threaded kernel call.
 @inline(__always)
 func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
            _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
            _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    if KernelThreads.count > 1 && !KernelThreads.inRegion && m * n * k >= 1 << 21 {
+        splitSGEMM(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        return
+    }
     cblas_sgemm(shim_cblas_row_major(),
                 transA ? shim_cblas_trans() : shim_cblas_no_trans(),
                 transB ? shim_cblas_trans() : shim_cblas_no_trans(),
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+private func splitSGEMM(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    if m >= n {
+        // Rows i of C use row i of op(A): A[i, :] (lda stride) or column i of Aᵀ.
+        let blocks = (m + 15) / 16
+        parallelChunks(blocks) { _, r in
+            let r0 = r.lowerBound * 16, r1 = min(m, r.upperBound * 16)
+            sgemm(transA, transB, r1 - r0, n, k, alpha, a + (transA ? r0 : r0 * lda), lda, b, ldb, beta, c + r0 * ldc, ldc)
+        }
+    } else {
+        let blocks = (n + 15) / 16
+        parallelChunks(blocks) { _, r in
+            let c0 = r.lowerBound * 16, c1 = min(n, r.upperBound * 16)
+            sgemm(transA, transB, m, c1 - c0, k, alpha, a, lda, b + (transB ? c0 * ldb : c0), ldb, beta, c + c0, ldc)
+        }
+    }
 }
 
 /// Linear forward: out[rows, outF] = x[rows, inF] · W[outF, inF]ᵀ.
@@ -33,11 +58,12 @@ func linearBackward(dInput: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutable
     }
 }
 
-/// OpenBLAS thread control (the only threading knob of the model's GEMMs).
+/// Thread control of the engine (GEMMs and kernels). OpenBLAS is kept at one thread; the engine
+/// splits work over its own `count` threads (see Kernels/Parallel.swift).
 public enum BLASThreads {
     public static func set(_ count: Int) {
-        openblas_set_num_threads(Int32(max(1, count)))
+        openblas_set_num_threads(1)
         KernelThreads.count = max(1, count)
     }
-    public static var current: Int { Int(openblas_get_num_threads()) }
+    public static var current: Int { max(KernelThreads.count, Int(openblas_get_num_threads())) }
 }

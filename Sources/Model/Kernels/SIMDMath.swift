@@ -51,7 +51,7 @@ typealias F16 = SIMD16<Float>
 /// that would lose precision if added to a large `hi` first). Cody–Waite reduction by ln 2 and a
 /// degree-7 Taylor polynomial on |r| ≤ 0.35 (truncation error < 6e-9); ~1–2 ulp overall.
 /// Arguments below -87 return 0 (flush instead of denormals).
-@inline(__always) func exp16(_ hi: F16, _ lo: F16 = F16(repeating: 0)) -> F16 {
+@_transparent func exp16(_ hi: F16, _ lo: F16 = F16(repeating: 0)) -> F16 {
     let log2e: Float = 1.442_695_04
     let ln2Hi: Float = 0.693_145_751_953_125      // 11 significant bits: n · ln2Hi is exact
     let ln2Lo: Float = 1.428_606_765_330_187e-06
@@ -80,30 +80,35 @@ typealias F16 = SIMD16<Float>
     return (p * scale).replacing(with: 0, where: underflow)
 }
 
-/// GELU(x) = x · Φ(x) with Φ from erfc, accurate to a few 1e-7 relative everywhere (the plain
-/// tanh approximation is off by 1e-3). erfc(z), z = |x|/√2, uses the Chebyshev-fitted form
-/// t · exp(-z² + P(t)), t = 1/(1 + z/2) (fractional error ≤ 1.2e-7). z² = x²/2 is split into a
-/// float and its exact FMA remainder so large |x| keep full relative precision.
-/// Returns (gelu, Φ, exp(-x²/2)) — the backward pass needs the latter two.
-@inline(__always) func geluParts16(_ x: F16) -> (gelu: F16, cdf: F16, gauss: F16) {
+/// Φ(x), the standard normal CDF, for GELU(x) = x · Φ(x), accurate to a few 1e-7 relative
+/// everywhere (the plain tanh approximation is off by 1e-3). erfc(z), z = |x|/√2, uses the
+/// Chebyshev-fitted form t · exp(-z² + P(t)), t = 1/(1 + z/2) (fractional error ≤ 1.2e-7). z² = x²/2
+/// is split into a float and its exact FMA remainder so large |x| keep full relative precision.
+@_transparent func normalCDF16(_ x: F16) -> F16 {
     let ax = unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: F16.self)
-    let z = ax * 0.707_106_781_186_547_5
-    let t = 1 / (z * 0.5 + 1)
+    let t = 1 / F16(repeating: 1).addingProduct(ax, 0.353_553_390_593_273_8)   // 1 / (1 + z/2)
+    // Horner with explicit FMAs (Swift never contracts a·b + c on its own).
     var p = F16(repeating: 0.170_872_77)
-    p = p * t - 0.822_152_23
-    p = p * t + 1.488_515_87
-    p = p * t - 1.135_203_98
-    p = p * t + 0.278_868_07
-    p = p * t - 0.186_288_06
-    p = p * t + 0.096_784_18
-    p = p * t + 0.374_091_96
-    p = p * t + 1.000_023_68
-    p = p * t - 1.265_512_23
+    p = F16(repeating: -0.822_152_23).addingProduct(p, t)
+    p = F16(repeating: 1.488_515_87).addingProduct(p, t)
+    p = F16(repeating: -1.135_203_98).addingProduct(p, t)
+    p = F16(repeating: 0.278_868_07).addingProduct(p, t)
+    p = F16(repeating: -0.186_288_06).addingProduct(p, t)
+    p = F16(repeating: 0.096_784_18).addingProduct(p, t)
+    p = F16(repeating: 0.374_091_96).addingProduct(p, t)
+    p = F16(repeating: 1.000_023_68).addingProduct(p, t)
+    p = F16(repeating: -1.265_512_23).addingProduct(p, t)
     let sq = ax * ax
     let rem = (-sq).addingProduct(ax, ax)   // exact: ax² = sq + rem
-    let erfcz = t * exp16(sq * -0.5, p - rem * 0.5)
-    let half = erfcz * 0.5
-    let cdf = half.replacing(with: 1 - half, where: x .>= 0)
+    let half = (t * 0.5) * exp16(sq * -0.5, p.addingProduct(rem, -0.5))   // erfc(z) / 2 = Φ(-|x|)
+    return half.replacing(with: 1 - half, where: x .>= 0)
+}
+
+/// Returns (GELU(x), Φ(x), exp(-x²/2)) — the backward pass needs the latter two.
+@_transparent func geluParts16(_ x: F16) -> (gelu: F16, cdf: F16, gauss: F16) {
+    let cdf = normalCDF16(x)
+    let sq = x * x
+    let rem = (-sq).addingProduct(x, x)
     let gauss = exp16(sq * -0.5, rem * -0.5)
     return (x * cdf, cdf, gauss)
 }
