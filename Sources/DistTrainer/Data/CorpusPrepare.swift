@@ -35,7 +35,7 @@ public enum CorpusPreparer {
         var resamplers: [Double: PolyphaseResampler] = [:]
         let window = UnsafeMutablePointer<Float>.allocate(capacity: CorpusWriter.samples * CorpusWriter.leads)
         defer { window.deallocate() }
-        do {
+        try writer.writeAll {
             for entry in database.entries {
                 let header = (root as NSString).appendingPathComponent(entry.filenameHR + ".hea")
                 let leads = try ECGPreprocessing.standardize(headerPath: header, verifyChecksums: verifyChecksums,
@@ -50,10 +50,6 @@ public enum CorpusPreparer {
                 summary.sourceRecords += 1
                 summary.rows += 1
             }
-            try writer.finish()
-        } catch {
-            writer.abort()
-            throw error
         }
         summary.seconds = Date().timeIntervalSince(started)
         return summary
@@ -94,7 +90,7 @@ public enum CorpusPreparer {
         var resamplers: [Double: PolyphaseResampler] = [:]
         let window = UnsafeMutablePointer<Float>.allocate(capacity: CorpusWriter.samples * CorpusWriter.leads)
         defer { window.deallocate() }
-        do {
+        try writer.writeAll {
             for (directory, headers) in zip(directories, headerLists) {
                 let prefix = ((directory as NSString).standardizingPath as NSString).lastPathComponent
                 for header in headers {
@@ -125,10 +121,6 @@ public enum CorpusPreparer {
             if summary.rows == 0 {
                 throw ECGDataError(.missingRecord, directories.joined(separator: ", "), "no usable records (\(summary.skipped) skipped)")
             }
-            try writer.finish()
-        } catch {
-            writer.abort()
-            throw error
         }
         summary.seconds = Date().timeIntervalSince(started)
         return summary

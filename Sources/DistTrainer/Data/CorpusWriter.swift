@@ -295,6 +295,18 @@ public final class CorpusWriter {
         file = nil
     }
 
+    /// Runs `body` (which adds records), then `finish()`es; if anything throws, `abort()`s so no
+    /// partial output is ever left, and rethrows.
+    public func writeAll(_ body: () throws -> Void) throws {
+        do {
+            try body()
+            try finish()
+        } catch {
+            abort()
+            throw error
+        }
+    }
+
     /// Closes and deletes the temporary file; the output path is left as it was.
     public func abort() {
         closeFile()
