@@ -2,6 +2,7 @@
 //   x = x + proj(attn(LN1(x)));  x = x + fc2(GELU(fc1(LN2(x))))
 // Forward and backward live side by side. Activations are kept per block when a backward will
 // follow; a forward-only stack (target encoder, evaluation) reuses one set for all blocks.
+// The last block can compute its outputs at selected token rows only (see `outputTokens`).
 
 /// Offsets of one block's parameters inside the flat store.
 struct BlockParameters {
@@ -54,6 +55,15 @@ final class TransformerStack {
     private var gradientSlabs: [FloatBuffer] = []
     private(set) var batch = 0, tokens = 0
     private var keptActivations = false
+    /// Token rows (per sample) at which the last forward needed outputs, nil = all. The last block
+    /// then computes queries, attention output, residual, LN2 and MLP only at those rows (keys and
+    /// values still from all tokens); no loss uses the others. A thread packs its samples' selected
+    /// rows at the START of its own row range r0..<r0+rows of the usual buffers (so threads never
+    /// touch each other's rows, even when a forward-only stack shares one set between blocks); only
+    /// queries, output and their gradients get compact [batch·selected, ·] buffers of their own.
+    private(set) var outputTokens: [Int]?
+    private let topQueries = FloatBuffer(), topOutput = FloatBuffer()
+    private let dTop = FloatBuffer(), dTopQueries = FloatBuffer()
 
     init(layout: inout ParameterLayout, prefix: String, depth: Int, dim: Int, heads: Int, mlpRatio: Int) {
         self.dim = dim; self.heads = heads; hiddenDim = dim * mlpRatio
@@ -67,8 +77,16 @@ final class TransformerStack {
     var depth: Int { blocks.count }
 
     /// Buffer for the stack input (token matrix [batch·tokens, dim]); fill it, then call forward.
-    func inputBuffer(batch: Int, tokens: Int, keepActivations: Bool) -> UnsafeMutablePointer<Float> {
+    /// With `outputTokens` (token indices within a sample) the output has only those rows.
+    func inputBuffer(batch: Int, tokens: Int, keepActivations: Bool, outputTokens: [Int]? = nil) -> UnsafeMutablePointer<Float> {
+        precondition(outputTokens == nil || depth > 0, "selected output rows need at least one block")
+        precondition(outputTokens?.allSatisfy { $0 >= 0 && $0 < tokens } ?? true, "output token index out of range")
         self.batch = batch; self.tokens = tokens; keptActivations = keepActivations
+        self.outputTokens = outputTokens
+        if let outputTokens {
+            let topRows = batch * outputTokens.count
+            topQueries.reserve(topRows * dim); topOutput.reserve(topRows * dim)
+        }
         let rows = batch * tokens
         let setCount = keepActivations ? max(depth, 1) : 1
         while activations.count < setCount { activations.append(BlockActivations()) }
@@ -86,48 +104,82 @@ final class TransformerStack {
         keptActivations ? streams[l].pointer : streams[l % 2].pointer
     }
 
-    var outputStream: UnsafeMutablePointer<Float> { stream(depth) }
+    /// Output rows per sample: all tokens, or the selected output tokens.
+    var outputRowsPerSample: Int { outputTokens?.count ?? tokens }
 
-    /// Runs all blocks on the input buffer; returns the output stream [batch·tokens, dim].
+    /// The last forward's output [batch·outputRowsPerSample, dim].
+    var outputStream: UnsafeMutablePointer<Float> { outputTokens == nil ? stream(depth) : topOutput.pointer }
+
+    /// Runs all blocks on the input buffer; returns the output stream [batch·outputRowsPerSample, dim].
     /// With several threads each takes a contiguous range of samples through every block: all
     /// work of a block forward is per sample, so there is no join until the end.
     func forward(weights w: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
         parallelChunks(batch) { _, samples in
             for l in blocks.indices { forwardBlock(l, weights: w, samples: samples) }
         }
-        return stream(depth)
+        return outputStream
+    }
+
+    /// Output-row selection of block l: the selected tokens for the last block, else nil (all).
+    private func selectedTokens(_ l: Int) -> [Int]? { l == depth - 1 ? outputTokens : nil }
+
+    /// Copies rows `tokenRows` of each of `count` samples (`tokens` rows of stride `srcStride`
+    /// each) to consecutive rows of `dst` (stride `width`), `width` floats per row.
+    private func gatherRows(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, samples count: Int,
+                            tokenRows: [Int], width: Int, srcStride: Int) {
+        let m = tokenRows.count
+        for b in 0..<count {
+            for (j, t) in tokenRows.enumerated() {
+                (dst + (b * m + j) * width).update(from: src + (b * tokens + t) * srcStride, count: width)
+            }
+        }
     }
 
     private func forwardBlock(_ l: Int, weights w: UnsafePointer<Float>, samples: Range<Int>) {
         let p = blocks[l], a = activations[keptActivations ? l : 0]
-        let shape = AttentionShape(batch: batch, tokens: tokens, dim: dim, heads: heads)
-        let r0 = samples.lowerBound * tokens, rows = samples.count * tokens
+        // Everything after the attention core runs on output rows only: outRows rows from r0 on
+        // (all rows, or a selected last block's packed rows, see `outputTokens`).
+        let top = selectedTokens(l)
+        let m = top?.count ?? tokens
+        let shape = AttentionShape(batch: batch, tokens: tokens, dim: dim, heads: heads, queries: m)
+        let s0 = samples.lowerBound, r0 = s0 * tokens, rows = samples.count * tokens
+        let c0 = s0 * m, outRows = samples.count * m
         let hd = hiddenDim
-        let x = stream(l) + r0 * dim, y = stream(l + 1) + r0 * dim
+        let x = stream(l) + r0 * dim, y = top == nil ? stream(l + 1) + r0 * dim : topOutput.pointer + c0 * dim
         let ln1 = a.ln1.pointer + r0 * dim, qkv = a.qkv.pointer + r0 * 3 * dim, attn = a.attn.pointer + r0 * dim
         let mid = a.mid.pointer + r0 * dim, ln2 = a.ln2.pointer + r0 * dim, hidden = a.hidden.pointer + r0 * hd
         let gOut = geluOut.pointer + r0 * hd
         layerNormForward(out: ln1, mean: a.mean1.pointer + r0, rstd: a.rstd1.pointer + r0, x: x,
                          weight: w + p.norm1Weight, bias: w + p.norm1Bias, rows: rows, dim: dim)
         linearForward(qkv, ln1, w + p.qkv, rows: rows, inFeatures: dim, outFeatures: 3 * dim)
-        attentionForward(out: a.attn.pointer, probs: a.probs.pointer, qkv: a.qkv.pointer, shape: shape, samples: samples)
-        // mid = x + attn · projᵀ (copy the residual, then let the GEMM accumulate with beta 1)
-        mid.update(from: x, count: rows * dim)
-        sgemm(false, true, rows, dim, dim, 1, attn, dim, w + p.proj, dim, 1, mid, dim)
-        layerNormForward(out: ln2, mean: a.mean2.pointer + r0, rstd: a.rstd2.pointer + r0, x: mid,
-                         weight: w + p.norm2Weight, bias: w + p.norm2Bias, rows: rows, dim: dim)
-        linearForward(hidden, ln2, w + p.fc1, rows: rows, inFeatures: dim, outFeatures: hd)
-        if keptActivations {
-            geluForwardKeepingCDF(out: gOut, cdf: a.cdf.pointer + r0 * hd, h: hidden, count: rows * hd)
-        } else {
-            geluForward(out: gOut, h: hidden, count: rows * hd)
+        var queryRows: UnsafePointer<Float>?
+        if let top {
+            gatherRows(topQueries.pointer + c0 * dim, qkv, samples: samples.count, tokenRows: top, width: dim, srcStride: 3 * dim)
+            queryRows = UnsafePointer(topQueries.pointer)
         }
-        y.update(from: mid, count: rows * dim)
-        sgemm(false, true, rows, dim, hd, 1, gOut, hd, w + p.fc2, hd, 1, y, dim)
+        // The attention kernel indexes by sample b (out row b·m, probs tile b·heads·m·n): shift
+        // the bases so this thread's samples land at its own rows r0… / tiles s0·heads·n·n….
+        attentionForward(out: attn - c0 * dim, probs: a.probs.pointer + s0 * heads * (tokens - m) * tokens,
+                         qkv: a.qkv.pointer, queryRows: queryRows, shape: shape, samples: samples)
+        // mid = x + attn · projᵀ (copy the residual, then let the GEMM accumulate with beta 1)
+        if let top { gatherRows(mid, x, samples: samples.count, tokenRows: top, width: dim, srcStride: dim) }
+        else { mid.update(from: x, count: rows * dim) }
+        sgemm(false, true, outRows, dim, dim, 1, attn, dim, w + p.proj, dim, 1, mid, dim)
+        layerNormForward(out: ln2, mean: a.mean2.pointer + r0, rstd: a.rstd2.pointer + r0, x: mid,
+                         weight: w + p.norm2Weight, bias: w + p.norm2Bias, rows: outRows, dim: dim)
+        linearForward(hidden, ln2, w + p.fc1, rows: outRows, inFeatures: dim, outFeatures: hd)
+        if keptActivations {
+            geluForwardKeepingCDF(out: gOut, cdf: a.cdf.pointer + r0 * hd, h: hidden, count: outRows * hd)
+        } else {
+            geluForward(out: gOut, h: hidden, count: outRows * hd)
+        }
+        y.update(from: mid, count: outRows * dim)
+        sgemm(false, true, outRows, dim, hd, 1, gOut, hd, w + p.fc2, hd, 1, y, dim)
     }
 
     /// Backward of the last forward (which must have kept activations). `dx` holds the gradient of
-    /// the stack output on entry and of its input on return. Reports each block's range when done.
+    /// the stack output on entry ([batch·outputRowsPerSample, dim]) and of its input on return
+    /// ([batch·tokens, dim], so it needs room for that). Reports each block's range when done.
     /// With several threads each takes a sample range through the whole block; weight gradients of
     /// thread t > 0 go to its own slab and are added to `grads` in thread order after the join.
     func backward(weights w: UnsafePointer<Float>, grads g: UnsafeMutablePointer<Float>,
@@ -137,6 +189,11 @@ final class TransformerStack {
         let chunks = parallelChunkCount(batch)
         dHidden.reserve(rows * hiddenDim); dBranch.reserve(rows * dim)
         dqkv.reserve(rows * 3 * dim); dProbs.reserve(tokens * tokens * chunks)
+        if let outputTokens {   // the selected last block reads its output gradient from dTop
+            let topRows = batch * outputTokens.count
+            dTop.reserve(topRows * dim).update(from: dx, count: topRows * dim)
+            dTopQueries.reserve(topRows * dim)
+        }
         let base = blocks.first?.range.lowerBound ?? 0
         let span = (blocks.last?.range.upperBound ?? base) - base
         while gradientSlabs.count < chunks - 1 { gradientSlabs.append(FloatBuffer()) }
@@ -161,35 +218,61 @@ final class TransformerStack {
     private func backwardBlock(_ l: Int, weights w: UnsafePointer<Float>, grads g: UnsafeMutablePointer<Float>,
                                dx dxAll: UnsafeMutablePointer<Float>, samples: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
         let p = blocks[l], a = activations[l]
-        let shape = AttentionShape(batch: batch, tokens: tokens, dim: dim, heads: heads)
-        let r0 = samples.lowerBound * tokens, rows = samples.count * tokens
+        // As in forward: outRows output rows from r0 on; a selected last block's output gradient
+        // `dy` lives in dTop (compact rows c0…) and becomes d(mid) in place.
+        let top = selectedTokens(l)
+        let m = top?.count ?? tokens
+        let shape = AttentionShape(batch: batch, tokens: tokens, dim: dim, heads: heads, queries: m)
+        let s0 = samples.lowerBound, r0 = s0 * tokens, rows = samples.count * tokens
+        let c0 = s0 * m, outRows = samples.count * m
         let hd = hiddenDim
         let dx = dxAll + r0 * dim, dh = dHidden.pointer + r0 * hd, gOut = geluOut.pointer + r0 * hd
+        let dy = top == nil ? dx : dTop.pointer + c0 * dim
         let dBr = dBranch.pointer + r0 * dim
+        let probs = UnsafePointer(a.probs.pointer + s0 * heads * (tokens - m) * tokens)   // see forward
         // MLP branch: y = mid + fc2(GELU(fc1(LN2(mid)))).
-        sgemm(false, false, rows, hd, dim, 1, dx, dim, w + p.fc2, hd, 0, dh, hd)
-        geluBackwardFromCDF(dh: dh, h: a.hidden.pointer + r0 * hd, cdf: a.cdf.pointer + r0 * hd, recomputed: gOut, count: rows * hd)
-        sgemm(true, false, dim, hd, rows, 1, dx, dim, gOut, hd, 1, g + p.fc2, hd)
+        sgemm(false, false, outRows, hd, dim, 1, dy, dim, w + p.fc2, hd, 0, dh, hd)
+        geluBackwardFromCDF(dh: dh, h: a.hidden.pointer + r0 * hd, cdf: a.cdf.pointer + r0 * hd, recomputed: gOut, count: outRows * hd)
+        sgemm(true, false, dim, hd, outRows, 1, dy, dim, gOut, hd, 1, g + p.fc2, hd)
         linearBackward(dInput: dBr, dWeight: g + p.fc1, dOut: dh, input: a.ln2.pointer + r0 * dim,
-                       weight: w + p.fc1, rows: rows, inFeatures: dim, outFeatures: hd)
-        layerNormBackward(dx: dx, dWeight: g + p.norm2Weight, dBias: g + p.norm2Bias, dOut: dBr,
+                       weight: w + p.fc1, rows: outRows, inFeatures: dim, outFeatures: hd)
+        layerNormBackward(dx: dy, dWeight: g + p.norm2Weight, dBias: g + p.norm2Bias, dOut: dBr,
                           x: a.mid.pointer + r0 * dim, mean: a.mean2.pointer + r0, rstd: a.rstd2.pointer + r0,
-                          weight: w + p.norm2Weight, rows: rows, dim: dim, accumulate: true)
+                          weight: w + p.norm2Weight, rows: outRows, dim: dim, accumulate: true)
         // Attention branch: mid = x + proj(attn(LN1(x))).
-        linearBackward(dInput: dBr, dWeight: g + p.proj, dOut: dx, input: a.attn.pointer + r0 * dim,
-                       weight: w + p.proj, rows: rows, inFeatures: dim, outFeatures: dim)
-        attentionBackward(dqkv: dqkv.pointer, dOut: dBranch.pointer, probs: a.probs.pointer, qkv: a.qkv.pointer,
-                          scratch: scratch, shape: shape, samples: samples)
-        linearBackward(dInput: dBr, dWeight: g + p.qkv, dOut: dqkv.pointer + r0 * 3 * dim, input: a.ln1.pointer + r0 * dim,
+        linearBackward(dInput: dBr, dWeight: g + p.proj, dOut: dy, input: a.attn.pointer + r0 * dim,
+                       weight: w + p.proj, rows: outRows, inFeatures: dim, outFeatures: dim)
+        if let top {
+            attentionBackward(dqkv: dqkv.pointer, dOut: dBr - c0 * dim, probs: probs, qkv: a.qkv.pointer,
+                              queryRows: topQueries.pointer, dQueryRows: dTopQueries.pointer,
+                              scratch: scratch, shape: shape, samples: samples)
+            // Scatter to all token rows: query gradients and the residual d(mid); others get none.
+            for b in 0..<samples.count {
+                for t in 0..<tokens {
+                    (dqkv.pointer + (r0 + b * tokens + t) * 3 * dim).update(repeating: 0, count: dim)
+                    (dx + (b * tokens + t) * dim).update(repeating: 0, count: dim)
+                }
+                for (j, t) in top.enumerated() {
+                    (dqkv.pointer + (r0 + b * tokens + t) * 3 * dim).update(from: dTopQueries.pointer + (c0 + b * m + j) * dim, count: dim)
+                    (dx + (b * tokens + t) * dim).update(from: dy + (b * m + j) * dim, count: dim)
+                }
+            }
+        } else {
+            attentionBackward(dqkv: dqkv.pointer, dOut: dBranch.pointer, probs: probs, qkv: a.qkv.pointer,
+                              scratch: scratch, shape: shape, samples: samples)
+        }
+        let dBrAll = dBr   // all rows now (the packed output rows are consumed)
+        linearBackward(dInput: dBrAll, dWeight: g + p.qkv, dOut: dqkv.pointer + r0 * 3 * dim, input: a.ln1.pointer + r0 * dim,
                        weight: w + p.qkv, rows: rows, inFeatures: dim, outFeatures: 3 * dim)
-        layerNormBackward(dx: dx, dWeight: g + p.norm1Weight, dBias: g + p.norm1Bias, dOut: dBr,
+        layerNormBackward(dx: dx, dWeight: g + p.norm1Weight, dBias: g + p.norm1Bias, dOut: dBrAll,
                           x: stream(l) + r0 * dim, mean: a.mean1.pointer + r0, rstd: a.rstd1.pointer + r0,
                           weight: w + p.norm1Weight, rows: rows, dim: dim, accumulate: true)
     }
 
     /// Bytes of activation and scratch memory currently reserved.
     var reservedBytes: Int {
-        totalBytes(activations.flatMap { $0.all } + streams + [geluOut, dHidden, dBranch, dqkv, dProbs] + gradientSlabs)
+        totalBytes(activations.flatMap { $0.all } + streams + [geluOut, dHidden, dBranch, dqkv, dProbs]
+                   + [topQueries, topOutput, dTop, dTopQueries] + gradientSlabs)
     }
 }
 

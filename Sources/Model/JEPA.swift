@@ -14,12 +14,12 @@ public final class JEPAModel {
     public let predictor: Predictor
     let targetEncoder: ViTEncoder
 
-    private let targetRows = FloatBuffer(), dPrediction = FloatBuffer()
+    private let dPrediction = FloatBuffer()
     /// The last step's loss in Double (the Float return value rounds it).
     public private(set) var lastLoss: Double = 0
     /// Predictions and target rows [batch, nTarget, dim] of the last step (tests/diagnostics).
     private(set) var lastPrediction: UnsafePointer<Float>?
-    var lastTargetRows: UnsafePointer<Float>? { UnsafePointer(targetRows.pointer) }
+    private(set) var lastTargetRows: UnsafePointer<Float>?
 
     public init(config: ViTConfig, samples: Int = 5000) {
         self.config = config
@@ -55,15 +55,11 @@ public final class JEPAModel {
         precondition(!contextIndices.isEmpty && !targetIndices.isEmpty, "JEPA step needs context and target patches")
         precondition((contextIndices + targetIndices).allSatisfy { $0 >= 0 && $0 < patches }, "patch index out of range")
         let dim = config.dim, nt = targetIndices.count
-        let tokens = config.tokens(forSamples: samples)
-        // Target: EMA encoder on everything, rows at the target patches (token = 1 + patch).
-        let tOut = targetEncoder.forward(weights: target.values, input: input, batch: batch, samples: samples)
-        let tgt = targetRows.reserve(batch * nt * dim)
-        for b in 0..<batch {
-            for (j, idx) in targetIndices.enumerated() {
-                (tgt + (b * nt + j) * dim).update(from: tOut + (b * tokens + 1 + idx) * dim, count: dim)
-            }
-        }
+        // Target: EMA encoder on all patches, output only at the target patches (token = 1 + patch),
+        // [batch, nt, dim]; valid until the target encoder's next forward.
+        let tgt = targetEncoder.forward(weights: target.values, input: input, batch: batch, samples: samples,
+                                        patchIndices: nil, outputTokens: targetIndices.map { $0 + 1 })
+        lastTargetRows = tgt
         let w = UnsafePointer(params.values)
         let ctxOut = encoder.forward(weights: w, input: input, batch: batch, samples: samples, patchIndices: contextIndices)
         let pred = predictor.forward(weights: w, encoderOutput: ctxOut, batch: batch, totalPatches: patches,
@@ -96,6 +92,6 @@ public final class JEPAModel {
 
     /// Bytes of activation/scratch memory currently reserved by the three networks.
     public var activationBytes: Int {
-        encoder.reservedBytes + targetEncoder.reservedBytes + predictor.reservedBytes + totalBytes([targetRows, dPrediction])
+        encoder.reservedBytes + targetEncoder.reservedBytes + predictor.reservedBytes + totalBytes([dPrediction])
     }
 }

@@ -11,10 +11,9 @@ public final class Predictor {
     private let specs: [ParameterSpec]
 
     private let embedded = FloatBuffer()     // [batch·(1+nc), predDim]
-    private let targetRows = FloatBuffer()   // stack output at target rows [batch·nt, predDim]
     private let normed = FloatBuffer(), normMean = FloatBuffer(), normRstd = FloatBuffer()
     private let prediction = FloatBuffer()   // [batch·nt, dim]
-    private let dNormed = FloatBuffer(), dTarget = FloatBuffer(), dTokens = FloatBuffer()
+    private let dNormed = FloatBuffer(), dTokens = FloatBuffer()
     private let dEncoderOutput = FloatBuffer()
     private var positionTables: [Int: FloatBuffer] = [:]   // by patch count
     private var lastBatch = 0, lastContext = 0, lastTargets = 0
@@ -65,17 +64,16 @@ public final class Predictor {
         let e = embedded.reserve(batch * ctxTokens * pd)
         linearForward(e, encoderOutput, w + embed, rows: batch * ctxTokens, inFeatures: dim, outFeatures: pd)
         let pos = positionTable(patches: totalPatches)
-        let z = stack.inputBuffer(batch: batch, tokens: tokens, keepActivations: true)
+        // The last block runs only at the target rows: the stack output is [batch·nt, predDim].
+        let z = stack.inputBuffer(batch: batch, tokens: tokens, keepActivations: true, outputTokens: Array(ctxTokens..<tokens))
         for b in 0..<batch {
             let zb = z + b * tokens * pd, eb = e + b * ctxTokens * pd
             zb.update(from: eb, count: pd)    // register token: no position
             for (j, idx) in contextIndices.enumerated() { addRows(zb + (1 + j) * pd, eb + (1 + j) * pd, pos + idx * pd, count: pd) }
             for (j, idx) in targetIndices.enumerated() { addRows(zb + (ctxTokens + j) * pd, w + maskToken, pos + idx * pd, count: pd) }
         }
-        let y = stack.forward(weights: w)
+        let yt = stack.forward(weights: w)
         let rows = batch * nt
-        let yt = targetRows.reserve(rows * pd)
-        for b in 0..<batch { (yt + b * nt * pd).update(from: y + (b * tokens + ctxTokens) * pd, count: nt * pd) }
         let ln = normed.reserve(rows * pd)
         layerNormForward(out: ln, mean: normMean.reserve(rows), rstd: normRstd.reserve(rows), x: yt,
                          weight: w + normWeight, bias: w + normBias, rows: rows, dim: pd)
@@ -95,17 +93,12 @@ public final class Predictor {
         let dln = dNormed.reserve(rows * pd)
         linearBackward(dInput: dln, dWeight: g + proj, dOut: dPrediction, input: normed.pointer, weight: w + proj,
                        rows: rows, inFeatures: pd, outFeatures: dim)
-        let dyt = dTarget.reserve(rows * pd)
-        layerNormBackward(dx: dyt, dWeight: g + normWeight, dBias: g + normBias, dOut: dln, x: targetRows.pointer,
+        // Gradient of the stack output (target rows only); the stack returns all token rows in dz.
+        let dz = dTokens.reserve(batch * tokens * pd)
+        layerNormBackward(dx: dz, dWeight: g + normWeight, dBias: g + normBias, dOut: dln, x: stack.outputStream,
                           mean: normMean.pointer, rstd: normRstd.pointer, weight: w + normWeight, rows: rows, dim: pd,
                           accumulate: false)
         onGradientsReady?(normWeight..<parameterRange.upperBound)
-        // Scatter into the full token gradient: context rows get nothing from the loss directly.
-        let dz = dTokens.reserve(batch * tokens * pd)
-        for b in 0..<batch {
-            (dz + b * tokens * pd).update(repeating: 0, count: ctxTokens * pd)
-            (dz + (b * tokens + ctxTokens) * pd).update(from: dyt + b * nt * pd, count: nt * pd)
-        }
         stack.backward(weights: w, grads: g, dx: dz, onGradientsReady: onGradientsReady)
         // Mask token: sum over all target rows. Context rows → embed backward (reuse `embedded`).
         let dMask = g + maskToken
@@ -123,6 +116,6 @@ public final class Predictor {
     }
 
     var reservedBytes: Int {
-        stack.reservedBytes + totalBytes([embedded, targetRows, normed, normMean, normRstd, prediction, dNormed, dTarget, dTokens, dEncoderOutput])
+        stack.reservedBytes + totalBytes([embedded, normed, normMean, normRstd, prediction, dNormed, dTokens, dEncoderOutput])
     }
 }

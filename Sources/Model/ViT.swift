@@ -64,9 +64,11 @@ public final class ViTEncoder {
     }
 
     /// Forward on the register token plus the patches at `patchIndices` (sorted, < T/25), or all
-    /// patches when nil. Output [batch, 1 + count, dim].
+    /// patches when nil. Output [batch, 1 + count, dim]; with `outputTokens` (token indices, the
+    /// register being 0) only those rows, [batch, outputTokens.count, dim] — the last block then
+    /// skips the rest of its work.
     public func forward(weights w: UnsafePointer<Float>, input: UnsafePointer<Float>, batch: Int, samples: Int,
-                        patchIndices: [Int]?) -> UnsafePointer<Float> {
+                        patchIndices: [Int]?, outputTokens: [Int]? = nil) -> UnsafePointer<Float> {
         let dim = config.dim, pl = config.patchLength
         let totalPatches = config.patches(forSamples: samples)
         let n = patchIndices?.count ?? totalPatches
@@ -100,7 +102,8 @@ public final class ViTEncoder {
         let e = embedded.reserve(rows * dim)
         linearForward(e, patchInput, wr, rows: rows, inFeatures: pl, outFeatures: dim)
         // 3. Tokens: register first (no position), then patch embedding + sin-cos position.
-        let x = stack.inputBuffer(batch: batch, tokens: tokens, keepActivations: keepsActivationsForBackward)
+        let x = stack.inputBuffer(batch: batch, tokens: tokens, keepActivations: keepsActivationsForBackward,
+                                  outputTokens: outputTokens)
         let pos = positionTable(patches: totalPatches)
         for b in 0..<batch {
             (x + b * tokens * dim).update(from: w + registerToken, count: dim)
@@ -110,7 +113,7 @@ public final class ViTEncoder {
         }
         // 4. Blocks and final LayerNorm.
         let y = stack.forward(weights: w)
-        let outRows = batch * tokens
+        let outRows = batch * stack.outputRowsPerSample
         let out = output.reserve(outRows * dim)
         let mean = normMean.reserve(outRows), rstd = normRstd.reserve(outRows)
         parallelChunks(outRows) { _, r in
@@ -129,8 +132,8 @@ public final class ViTEncoder {
         precondition(keepsActivationsForBackward, "encoder backward needs keepsActivationsForBackward")
         let dim = config.dim, pl = config.patchLength
         let batch = lastBatch, tokens = stack.tokens, n = tokens - 1
-        let outRows = batch * tokens
-        let dx = dTokens.reserve(outRows * dim)
+        let outRows = batch * stack.outputRowsPerSample
+        let dx = dTokens.reserve(batch * tokens * dim)   // the stack returns all token rows
         // The stack's output stream is the final LN input (kept because activations are kept).
         layerNormBackward(dx: dx, dWeight: g + normWeight, dBias: g + normBias, dOut: dOutput,
                           x: stackOutput, mean: normMean.pointer, rstd: normRstd.pointer, weight: w + normWeight,

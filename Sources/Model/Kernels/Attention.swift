@@ -39,48 +39,63 @@ private func softmaxRowsScalar(_ p: UnsafeMutablePointer<Float>, rows: Int, n: I
 
 struct AttentionShape {
     let batch: Int, tokens: Int, dim: Int, heads: Int
+    /// Query rows per sample: `tokens`, or fewer when a compact query matrix is passed (a last
+    /// block whose outputs are needed only at some rows; keys and values still cover all tokens).
+    var queries: Int
+    init(batch: Int, tokens: Int, dim: Int, heads: Int, queries: Int? = nil) {
+        self.batch = batch; self.tokens = tokens; self.dim = dim; self.heads = heads
+        self.queries = queries ?? tokens
+    }
     var headDim: Int { dim / heads }
     var scale: Float { 1 / Float(headDim).squareRoot() }
-    var probsCount: Int { batch * heads * tokens * tokens }
+    var probsCount: Int { batch * heads * queries * tokens }
 }
 
 /// out[b, t, h·hd ..] = softmax(Q Kᵀ · scale) V per (b, h) for b in `samples` (default: all);
-/// probs saved. Pointers address the whole batch; runs on the calling thread.
+/// probs [batch, heads, queries, tokens] saved. Queries come from `qkv`, or from `queryRows`
+/// ([batch·queries, dim]) when given; `out` has one row per query. Pointers address the whole
+/// batch; runs on the calling thread.
 func attentionForward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
-                      qkv: UnsafePointer<Float>, shape s: AttentionShape, samples: Range<Int>? = nil) {
-    let n = s.tokens, d = s.dim, hd = s.headDim
+                      qkv: UnsafePointer<Float>, queryRows: UnsafePointer<Float>? = nil,
+                      shape s: AttentionShape, samples: Range<Int>? = nil) {
+    let n = s.tokens, m = s.queries, d = s.dim, hd = s.headDim
+    let qStride = queryRows == nil ? 3 * d : d
     for b in samples ?? 0..<s.batch {
         for h in 0..<s.heads {
-            let q = qkv + b * n * 3 * d + h * hd
-            let k = q + d, v = q + 2 * d
-            let p = probs + ((b * s.heads + h) * n) * n
-            sgemm(false, true, n, n, hd, s.scale, q, 3 * d, k, 3 * d, 0, p, n)
-            softmaxRows(p, rows: n, n: n)
-            sgemm(false, false, n, hd, n, 1, p, n, v, 3 * d, 0, out + b * n * d + h * hd, d)
+            let k = qkv + b * n * 3 * d + d + h * hd, v = k + d
+            let q = queryRows.map { $0 + b * m * d + h * hd } ?? k - d
+            let p = probs + ((b * s.heads + h) * m) * n
+            sgemm(false, true, m, n, hd, s.scale, q, qStride, k, 3 * d, 0, p, n)
+            softmaxRows(p, rows: m, n: n)
+            sgemm(false, false, m, hd, n, 1, p, n, v, 3 * d, 0, out + b * m * d + h * hd, d)
         }
     }
 }
 
 /// dqkv = gradient of the attention core w.r.t. its packed qkv input (overwritten), for b in
-/// `samples` (default: all). `scratch` needs tokens² floats (this thread's tile).
+/// `samples` (default: all). `scratch` needs queries·tokens floats (this thread's tile). With
+/// compact `queryRows` the query gradient goes to `dQueryRows` ([batch·queries, dim]) and the
+/// query columns of `dqkv` are left untouched.
 func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, probs: UnsafePointer<Float>,
-                       qkv: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, shape s: AttentionShape,
-                       samples: Range<Int>? = nil) {
-    let n = s.tokens, d = s.dim, hd = s.headDim
+                       qkv: UnsafePointer<Float>, queryRows: UnsafePointer<Float>? = nil,
+                       dQueryRows: UnsafeMutablePointer<Float>? = nil,
+                       scratch: UnsafeMutablePointer<Float>, shape s: AttentionShape, samples: Range<Int>? = nil) {
+    let n = s.tokens, m = s.queries, d = s.dim, hd = s.headDim
+    let qStride = queryRows == nil ? 3 * d : d
     let vectorEnd = n / 16 * 16
     for b in samples ?? 0..<s.batch {
         for h in 0..<s.heads {
-            let q = qkv + b * n * 3 * d + h * hd
-            let k = q + d, v = q + 2 * d
-            let dq = dqkv + b * n * 3 * d + h * hd
-            let dk = dq + d, dv = dq + 2 * d
-            let dO = dOut + b * n * d + h * hd
-            let p = probs + ((b * s.heads + h) * n) * n
+            let k = qkv + b * n * 3 * d + d + h * hd, v = k + d
+            let q = queryRows.map { $0 + b * m * d + h * hd } ?? k - d
+            let dk = dqkv + b * n * 3 * d + d + h * hd, dv = dk + d
+            let dq = dQueryRows.map { $0 + b * m * d + h * hd } ?? dk - d
+            let dO = dOut + b * m * d + h * hd
+            let p = probs + ((b * s.heads + h) * m) * n
             // dV = Pᵀ dO ; dP = dO Vᵀ
-            sgemm(true, false, n, hd, n, 1, p, n, dO, d, 0, dv, 3 * d)
-            sgemm(false, true, n, n, hd, 1, dO, d, v, 3 * d, 0, scratch, n)
+            sgemm(true, false, n, hd, m, 1, p, n, dO, d, 0, dv, 3 * d)
+            sgemm(false, true, m, n, hd, 1, dO, d, v, 3 * d, 0, scratch, n)
             // Softmax backward per row: dS = P ⊙ (dP − Σ_j P·dP).
-            for r in 0..<n {
+            for r in 0..<m {
                 let pr = p + r * n, gr = scratch + r * n
                 var acc = F16()
                 var i = 0
@@ -92,8 +107,8 @@ func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Fl
                 while i < n { gr[i] = pr[i] * (gr[i] - dot); i += 1 }
             }
             // dQ = scale · dS K ; dK = scale · dSᵀ Q
-            sgemm(false, false, n, hd, n, s.scale, scratch, n, k, 3 * d, 0, dq, 3 * d)
-            sgemm(true, false, n, hd, n, s.scale, scratch, n, q, 3 * d, 0, dk, 3 * d)
+            sgemm(false, false, m, hd, n, s.scale, scratch, n, k, 3 * d, 0, dq, qStride)
+            sgemm(true, false, n, hd, m, s.scale, scratch, n, q, qStride, 0, dk, 3 * d)
         }
     }
 }
