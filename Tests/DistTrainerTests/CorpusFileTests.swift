@@ -3,14 +3,7 @@ import XCTest
 @testable import DistTrainer
 
 /// HDF5 wrapper and corpus writer/reader round trips, append, failure cleanup and shape validation.
-final class CorpusFileTests: XCTestCase {
-    var directory: String!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("corpus-tests-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
+final class CorpusFileTests: TemporaryDirectoryTestCase {
 
     static let width = 5000 * 12
     /// A record whose every value encodes (record, sample, lead), so misplaced rows are caught.

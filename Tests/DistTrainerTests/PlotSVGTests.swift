@@ -5,13 +5,8 @@ import FoundationXML
 @testable import DistTrainer
 
 /// SVG plots: the metrics JSONL parser and the 12-lead record plot.
-final class PlotSVGTests: XCTestCase {
-    var dir = ""
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "plot-tests-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+final class PlotSVGTests: TemporaryDirectoryTestCase {
+    var dir: String { directory }
 
     /// Parses the SVG as XML and returns (element name, attributes) of every element.
     func elements(_ svg: String) throws -> [(String, [String: String])] {

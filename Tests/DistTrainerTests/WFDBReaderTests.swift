@@ -3,14 +3,7 @@ import XCTest
 @testable import DistTrainer
 
 /// WFDB header parsing, signal formats and the bad-input errors, on records written by the test itself.
-final class WFDBReaderTests: XCTestCase {
-    var directory: String!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("wfdb-tests-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
+final class WFDBReaderTests: TemporaryDirectoryTestCase {
 
     static let fixtureRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/ptbxl-mini").path
