@@ -15,7 +15,7 @@ public final class Predictor {
     private let prediction = FloatBuffer()   // [batch·nt, dim]
     private let dNormed = FloatBuffer(), dTokens = FloatBuffer()
     private let dEncoderOutput = FloatBuffer()
-    private var positionTables: [Int: FloatBuffer] = [:]   // by patch count
+    private lazy var positionTables = PositionTableCache(dim: config.predDim)
     private var lastBatch = 0, lastContext = 0, lastTargets = 0
     private var lastEncoderOutput: UnsafePointer<Float>?
 
@@ -44,14 +44,7 @@ public final class Predictor {
         initializeBlocks(stack.blocks, specs: specs, weights: weights, seed: seed)
     }
 
-    private func positionTable(patches n: Int) -> UnsafePointer<Float> {
-        if let table = positionTables[n] { return UnsafePointer(table.pointer) }
-        let values = sinCosPositionTable(positions: n, dim: config.predDim)
-        let table = FloatBuffer(capacity: values.count)
-        table.pointer.update(from: values, count: values.count)
-        positionTables[n] = table
-        return UnsafePointer(table.pointer)
-    }
+    private func positionTable(patches n: Int) -> UnsafePointer<Float> { positionTables.table(patches: n) }
 
     /// encoderOutput: [batch, 1 + nc, dim] (register first). Returns predictions at the target
     /// patches, [batch, nt, dim]; valid until the next call.

@@ -20,7 +20,7 @@ public final class ViTEncoder {
     private let embedded = FloatBuffer()       // patch embeddings [batch·n, dim]
     private let output = FloatBuffer(), normMean = FloatBuffer(), normRstd = FloatBuffer()
     private let dTokens = FloatBuffer(), dPatchWeight = FloatBuffer()
-    private var positionTables: [Int: FloatBuffer] = [:]   // by patch count
+    private lazy var positionTables = PositionTableCache(dim: config.dim)
     private var lastBatch = 0, lastPatchIndices: [Int] = [], lastPatchInput: UnsafePointer<Float>?
 
     public init(config: ViTConfig, layout: inout ParameterLayout, prefix: String) {
@@ -48,14 +48,7 @@ public final class ViTEncoder {
         (weights + normBias).update(repeating: 0, count: config.dim)
     }
 
-    func positionTable(patches n: Int) -> UnsafePointer<Float> {
-        if let table = positionTables[n] { return UnsafePointer(table.pointer) }
-        let values = sinCosPositionTable(positions: n, dim: config.dim)
-        let table = FloatBuffer(capacity: values.count)
-        table.pointer.update(from: values, count: values.count)
-        positionTables[n] = table
-        return UnsafePointer(table.pointer)
-    }
+    func positionTable(patches n: Int) -> UnsafePointer<Float> { positionTables.table(patches: n) }
 
     /// Forward on ALL patch tokens (eval / target encoder). Output [batch, 1 + T/25, dim] with the
     /// register token first, after the final LayerNorm; valid until the next call.

@@ -19,6 +19,24 @@ func sinCosPositionTable(positions: Int, dim: Int) -> [Float] {
     return table
 }
 
+/// Fixed sin-cos tables of one width, built once per patch count and kept (eval crops and
+/// pre-training crops have different token counts).
+final class PositionTableCache {
+    let dim: Int
+    private var tables: [Int: FloatBuffer] = [:]   // by patch count
+
+    init(dim: Int) { self.dim = dim }
+
+    func table(patches n: Int) -> UnsafePointer<Float> {
+        if let table = tables[n] { return UnsafePointer(table.pointer) }
+        let values = sinCosPositionTable(positions: n, dim: dim)
+        let table = FloatBuffer(capacity: values.count)
+        table.pointer.update(from: values, count: values.count)
+        tables[n] = table
+        return UnsafePointer(table.pointer)
+    }
+}
+
 /// dst[i] = src[i] + add[i].
 @inline(__always)
 func addRows(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ add: UnsafePointer<Float>, count: Int) {
