@@ -66,17 +66,21 @@ final class GradKernelTests: XCTestCase {
         let qkv = GradCheck.pointer(GradCheck.randomArray(qkvCount, seed: 10))
         let r = GradCheck.randomArray(rows * shape.dim, seed: 11)
         var out = [Float](repeating: 0, count: rows * shape.dim), probs = [Float](repeating: 0, count: shape.probsCount)
+        var rowScales = [Float](repeating: 0, count: shape.rowScaleCount)
         func loss() -> Double {
-            attentionForward(out: &out, probs: &probs, qkv: qkv, shape: shape)
+            attentionForward(out: &out, probs: &probs, rowScales: &rowScales, qkv: qkv, shape: shape)
             return GradCheck.weightedSum(out, r)
         }
         _ = loss()
-        // Rows of the saved probabilities are distributions.
+        // Saved numerators times their row scale are distributions, the largest numerator is 1.
         for row in 0..<(shape.probsCount / shape.tokens) {
-            XCTAssertEqual(probs[row * shape.tokens..<(row + 1) * shape.tokens].reduce(0, +), 1, accuracy: 1e-5)
+            let numerators = probs[row * shape.tokens..<(row + 1) * shape.tokens]
+            XCTAssertEqual(numerators.reduce(0, +) * rowScales[row], 1, accuracy: 1e-5)
+            XCTAssertEqual(numerators.max()!, 1, accuracy: 1e-6)
         }
-        var dqkv = [Float](repeating: 0, count: qkvCount), scratch = [Float](repeating: 0, count: shape.tokens * shape.tokens)
-        attentionBackward(dqkv: &dqkv, dOut: r, probs: probs, qkv: qkv, scratch: &scratch, shape: shape)
+        var dqkv = [Float](repeating: 0, count: qkvCount)
+        var scratch = [Float](repeating: 0, count: shape.tokens * (shape.tokens + shape.headDim))
+        attentionBackward(dqkv: &dqkv, dOut: r, probs: probs, rowScales: rowScales, qkv: qkv, scratch: &scratch, shape: shape)
         XCTAssertLessThan(GradCheck.maxRelativeError(values: qkv, analytic: dqkv, indices: Array(0..<qkvCount), loss: loss), tolerance)
     }
 }

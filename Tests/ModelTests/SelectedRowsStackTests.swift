@@ -88,4 +88,42 @@ final class SelectedRowsStackTests: XCTestCase {
         let scale = g1.map { abs($0) }.max()!
         for i in g1.indices { XCTAssertEqual(g1[i], g2[i], accuracy: 1e-5 * scale) }
     }
+
+    /// Cutting a thread's samples into tiles (each tile runs through the blocks on its own, weight
+    /// gradients accumulate over tiles) changes nothing but summation order: 1-sample tiles and
+    /// 2-sample tiles with a ragged last tile match one tile, for all rows and selected rows, with
+    /// and without kept activations, serially and with 2 threads.
+    func testSampleTilesMatchUntiled() {
+        let (stack, store) = makeStack()
+        let x = GradCheck.randomArray(batch * tokens * dim, seed: 13)
+        let saved = TransformerStack.tileRows
+        defer { TransformerStack.tileRows = saved; BLASThreads.set(1) }
+        func run(tileRows: Int, threads: Int, rows: [Int]?) -> ([Float], [Float], [Float], [Float]) {
+            TransformerStack.tileRows = tileRows
+            BLASThreads.set(threads)
+            store.zeroGrads()
+            let r = GradCheck.randomArray(batch * (rows?.count ?? tokens) * dim, seed: 14)
+            let forwardOnly = forward(stack, store, x, keep: false, rows: rows)
+            let y = forward(stack, store, x, keep: true, rows: rows)
+            var dx = r + [Float](repeating: 0, count: x.count - r.count)
+            stack.backward(weights: store.values, grads: store.grads, dx: &dx, onGradientsReady: nil)
+            return (forwardOnly, y, dx, Array(UnsafeBufferPointer(start: store.grads, count: store.count)))
+        }
+        for rows in [nil, selected] {
+            for threads in [1, 2] {
+                let reference = run(tileRows: 10_000, threads: 1, rows: rows)
+                for tileRows in [tokens, 2 * tokens] {   // 3 tiles of 1 sample; tiles of 2 + 1
+                    let tiled = run(tileRows: tileRows, threads: threads, rows: rows)
+                    let label = "tileRows \(tileRows) threads \(threads) selected \(rows != nil)"
+                    for (a, b) in [(reference.0, tiled.0), (reference.1, tiled.1), (reference.2, tiled.2)] {
+                        XCTAssertEqual(a.count, b.count)
+                        for i in a.indices { XCTAssertEqual(a[i], b[i], accuracy: 1e-5, label) }
+                    }
+                    let scale = reference.3.map { abs($0) }.max()!
+                    XCTAssertGreaterThan(scale, 0)
+                    for i in reference.3.indices { XCTAssertEqual(reference.3[i], tiled.3[i], accuracy: 1e-5 * scale, label) }
+                }
+            }
+        }
+    }
 }

@@ -80,6 +80,30 @@ typealias F16 = SIMD16<Float>
     return (p * scale).replacing(with: 0, where: underflow)
 }
 
+/// exp(x) for x ≤ 0 (softmax after subtracting the row maximum): exp16 without the overflow
+/// clamp and the low-order addend, same reduction and polynomial, same accuracy.
+@_transparent func expNonPositive16(_ xIn: F16) -> F16 {
+    let log2e: Float = 1.442_695_04
+    let ln2Hi: Float = 0.693_145_751_953_125
+    let ln2Lo: Float = 1.428_606_765_330_187e-06
+    let magic: Float = 12_582_912
+    let underflow = xIn .< -87
+    let x = xIn.replacing(with: -87, where: underflow)
+    let t = F16(repeating: magic).addingProduct(x, log2e)
+    let n = t - magic
+    let r = x.addingProduct(n, -ln2Hi).addingProduct(n, -ln2Lo)
+    var p = F16(repeating: 1.0 / 720).addingProduct(r, F16(repeating: 1.0 / 5040))
+    p = F16(repeating: 1.0 / 120).addingProduct(p, r)
+    p = F16(repeating: 1.0 / 24).addingProduct(p, r)
+    p = F16(repeating: 1.0 / 6).addingProduct(p, r)
+    p = F16(repeating: 0.5).addingProduct(p, r)
+    p = F16(repeating: 1).addingProduct(p, r)
+    p = F16(repeating: 1).addingProduct(p, r)
+    let tBits = unsafeBitCast(t, to: SIMD16<Int32>.self)
+    let scale = unsafeBitCast((tBits &- 0x4B40_0000 &+ 127) &<< 23, to: F16.self)
+    return (p * scale).replacing(with: 0, where: underflow)
+}
+
 /// Φ(x), the standard normal CDF, for GELU(x) = x · Φ(x), accurate to a few 1e-7 relative
 /// everywhere (the plain tanh approximation is off by 1e-3). erfc(z), z = |x|/√2, uses the
 /// Chebyshev-fitted form t · exp(-z² + P(t)), t = 1/(1 + z/2) (fractional error ≤ 1.2e-7). z² = x²/2
