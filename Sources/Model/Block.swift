@@ -138,6 +138,15 @@ final class TransformerStack {
         return stride(from: samples.lowerBound, to: samples.upperBound, by: per).map { $0..<min($0 + per, samples.upperBound) }
     }
 
+    /// Where a sample range sits in block l's buffers: the attention shape (queries = selected
+    /// rows or all tokens), its first token row r0 and row count, and its first output row c0 and
+    /// output row count (selected rows are packed per sample).
+    private func tileGeometry(_ l: Int, _ samples: Range<Int>) -> (shape: AttentionShape, r0: Int, rows: Int, c0: Int, outRows: Int) {
+        let m = selectedTokens(l)?.count ?? tokens
+        let shape = AttentionShape(batch: batch, tokens: tokens, dim: dim, heads: heads, queries: m)
+        return (shape, samples.lowerBound * tokens, samples.count * tokens, samples.lowerBound * m, samples.count * m)
+    }
+
     /// Output-row selection of block l: the selected tokens for the last block, else nil (all).
     private func selectedTokens(_ l: Int) -> [Int]? { l == depth - 1 ? outputTokens : nil }
 
@@ -158,11 +167,8 @@ final class TransformerStack {
         // Everything after the attention core runs on output rows only: outRows rows from r0 on
         // (all rows, or a selected last block's packed rows, see `outputTokens`).
         let top = selectedTokens(l)
-        let m = top?.count ?? tokens
-        let shape = AttentionShape(batch: batch, tokens: tokens, dim: dim, heads: heads, queries: m)
-        let s0 = samples.lowerBound, r0 = s0 * tokens, rows = samples.count * tokens
-        let c0 = s0 * m, outRows = samples.count * m
-        let hd = hiddenDim
+        let (shape, r0, rows, c0, outRows) = tileGeometry(l, samples)
+        let m = shape.queries, s0 = samples.lowerBound, hd = hiddenDim
         let x = stream(l) + r0 * dim, y = top == nil ? stream(l + 1) + r0 * dim : topOutput.pointer + c0 * dim
         let ln1 = a.ln1.pointer + r0 * dim, qkv = a.qkv.pointer + r0 * 3 * dim, attn = a.attn.pointer + r0 * dim
         let mid = a.mid.pointer + r0 * dim, ln2 = a.ln2.pointer + r0 * dim, hidden = a.hidden.pointer + r0 * hd
@@ -243,11 +249,8 @@ final class TransformerStack {
         // As in forward: outRows output rows from r0 on; a selected last block's output gradient
         // `dy` lives in dTop (compact rows c0…) and becomes d(mid) in place.
         let top = selectedTokens(l)
-        let m = top?.count ?? tokens
-        let shape = AttentionShape(batch: batch, tokens: tokens, dim: dim, heads: heads, queries: m)
-        let s0 = samples.lowerBound, r0 = s0 * tokens, rows = samples.count * tokens
-        let c0 = s0 * m, outRows = samples.count * m
-        let hd = hiddenDim
+        let (shape, r0, rows, c0, outRows) = tileGeometry(l, samples)
+        let m = shape.queries, s0 = samples.lowerBound, hd = hiddenDim
         let dx = dxAll + r0 * dim, dh = dHidden.pointer + r0 * hd, gOut = geluOut.pointer + r0 * hd
         let dy = top == nil ? dx : dTop.pointer + c0 * dim
         let dBr = dBranch.pointer + r0 * dim

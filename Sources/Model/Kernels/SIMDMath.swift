@@ -52,14 +52,24 @@ typealias F16 = SIMD16<Float>
 /// degree-7 Taylor polynomial on |r| ≤ 0.35 (truncation error < 6e-9); ~1–2 ulp overall.
 /// Arguments below -87 return 0 (flush instead of denormals).
 @_transparent func exp16(_ hi: F16, _ lo: F16 = F16(repeating: 0)) -> F16 {
+    let x = hi + lo
+    return expBelow88(x.replacing(with: 88, where: x .> 88), hi: hi, lo: lo)
+}
+
+/// exp(x) for x ≤ 0 (softmax after subtracting the row maximum): no overflow clamp, no addend
+/// (adding -0.0 is an identity the compiler removes, unlike +0.0).
+@_transparent func expNonPositive16(_ x: F16) -> F16 {
+    expBelow88(x, hi: x, lo: F16(repeating: -0.0))
+}
+
+/// The shared core: exp(hi + lo) for x = hi + lo ≤ 88 (x is passed already summed and clamped).
+@_transparent func expBelow88(_ xIn: F16, hi: F16, lo: F16) -> F16 {
     let log2e: Float = 1.442_695_04
     let ln2Hi: Float = 0.693_145_751_953_125      // 11 significant bits: n · ln2Hi is exact
     let ln2Lo: Float = 1.428_606_765_330_187e-06
     let magic: Float = 12_582_912                  // 1.5 · 2^23: adding it rounds to an integer
-    var x = hi + lo
-    x = x.replacing(with: 88, where: x .> 88)
-    let underflow = x .< -87
-    x = x.replacing(with: -87, where: underflow)
+    let underflow = xIn .< -87
+    let x = xIn.replacing(with: -87, where: underflow)
     let t = F16(repeating: magic).addingProduct(x, log2e)
     let n = t - magic
     var r = hi.addingProduct(n, -ln2Hi)
@@ -74,31 +84,6 @@ typealias F16 = SIMD16<Float>
     p = F16(repeating: 1).addingProduct(p, r)
     p = F16(repeating: 1).addingProduct(p, r)
     // 2^n from the integer sitting in t's low mantissa bits.
-    let tBits = unsafeBitCast(t, to: SIMD16<Int32>.self)
-    let scaleBits = (tBits &- 0x4B40_0000 &+ 127) &<< 23
-    let scale = unsafeBitCast(scaleBits, to: F16.self)
-    return (p * scale).replacing(with: 0, where: underflow)
-}
-
-/// exp(x) for x ≤ 0 (softmax after subtracting the row maximum): exp16 without the overflow
-/// clamp and the low-order addend, same reduction and polynomial, same accuracy.
-@_transparent func expNonPositive16(_ xIn: F16) -> F16 {
-    let log2e: Float = 1.442_695_04
-    let ln2Hi: Float = 0.693_145_751_953_125
-    let ln2Lo: Float = 1.428_606_765_330_187e-06
-    let magic: Float = 12_582_912
-    let underflow = xIn .< -87
-    let x = xIn.replacing(with: -87, where: underflow)
-    let t = F16(repeating: magic).addingProduct(x, log2e)
-    let n = t - magic
-    let r = x.addingProduct(n, -ln2Hi).addingProduct(n, -ln2Lo)
-    var p = F16(repeating: 1.0 / 720).addingProduct(r, F16(repeating: 1.0 / 5040))
-    p = F16(repeating: 1.0 / 120).addingProduct(p, r)
-    p = F16(repeating: 1.0 / 24).addingProduct(p, r)
-    p = F16(repeating: 1.0 / 6).addingProduct(p, r)
-    p = F16(repeating: 0.5).addingProduct(p, r)
-    p = F16(repeating: 1).addingProduct(p, r)
-    p = F16(repeating: 1).addingProduct(p, r)
     let tBits = unsafeBitCast(t, to: SIMD16<Int32>.self)
     let scale = unsafeBitCast((tBits &- 0x4B40_0000 &+ 127) &<< 23, to: F16.self)
     return (p * scale).replacing(with: 0, where: underflow)
