@@ -1,4 +1,5 @@
 import ArgumentParser
+import Model
 
 /// `ecg-dist`: JEPA pre-training of ECG Vision Transformers across MPI ranks.
 /// Each subcommand lives in its own file in this folder.
@@ -9,4 +10,7 @@ struct ECGDist: ParsableCommand {
         subcommands: [Prepare.self, Info.self, Pretrain.self, Eval.self, CheckpointTool.self, Bench.self, Synth.self, Plot.self])
 }
 
+// Before anything else: the Swift code may use AVX-512 (see Package.swift); stop with a message
+// on a CPU that lacks what it was compiled for.
+KernelISA.requireOrExit()
 ECGDist.main()

@@ -11,4 +11,40 @@ int openblas_get_num_threads(void);
 static inline CBLAS_ORDER shim_cblas_row_major(void) { return CblasRowMajor; }
 static inline CBLAS_TRANSPOSE shim_cblas_no_trans(void) { return CblasNoTrans; }
 static inline CBLAS_TRANSPOSE shim_cblas_trans(void) { return CblasTrans; }
+
+// Start-up check that this CPU has the vector instructions the Swift code was compiled for
+// (Package.swift picks AVX-512 or AVX2/FMA). Plain C with no vector code, so it runs on any x86-64
+// CPU and can report instead of the process dying on an illegal instruction. Returns 1 if the
+// CPU (and the OS, via XCR0) supports the level: 2 = AVX2 + FMA, 3 = AVX-512 F/CD/BW/DQ/VL.
+#if defined(__x86_64__)
+#include <cpuid.h>
+static inline int shim_cpu_supports_isa(int level) {
+    unsigned int a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+    if (!(fma && osxsave && avx)) return 0;
+    unsigned int xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    if ((xcr0_lo & 0x6) != 0x6) return 0;                   // OS saves XMM and YMM state
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    int avx2 = (b >> 5) & 1;
+    if (level <= 2) return avx2;
+    int f = (b >> 16) & 1, dq = (b >> 17) & 1, cd = (b >> 28) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
+    if ((xcr0_lo & 0xE0) != 0xE0) return 0;                 // OS saves opmask and ZMM state
+    return avx2 && f && dq && cd && bw && vl;
+}
+#else
+static inline int shim_cpu_supports_isa(int level) { (void)level; return 1; }
+#endif
+
+#include <stdio.h>
+#include <stdlib.h>
+// The error path of the check, also in plain C (no Swift string code runs on an unsupported CPU).
+static inline void shim_exit_unsupported_isa(const char *built_for) {
+    fprintf(stderr, "error: this ecg-dist binary was compiled for %s, which this CPU (or OS) does not support. "
+                    "Rebuild on this machine, or build with ECG_DIST_TARGET_CPU=haswell for AVX2 CPUs "
+                    "(see Package.swift).\n", built_for);
+    exit(2);
+}
+
 #endif
