@@ -26,9 +26,17 @@ let fastSwift: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
     // -fno-math-errno lets sqrt vectorize (no errno side effect); results are bit-identical.
     .unsafeFlags(["-target-cpu", targetCPU, "-Xcc", "-fno-math-errno"]),
-    // Tells the start-up ISA check (Model/KernelISA.swift) what to require.
-    .define(targetCPU == "haswell" ? "ECG_ISA_AVX2" : "ECG_ISA_CUSTOM"),
-] + (targetCPU == "skylake-avx512" ? [.define("ECG_ISA_AVX512")] : [])
+] + isaDefine(targetCPU)
+
+/// Tells the start-up ISA check (Model/KernelISA.swift) what to require; none for a custom
+/// ECG_DIST_TARGET_CPU (not checked).
+func isaDefine(_ cpu: String) -> [SwiftSetting] {
+    switch cpu {
+    case "skylake-avx512": return [.define("ECG_ISA_AVX512")]
+    case "haswell": return [.define("ECG_ISA_AVX2")]
+    default: return []
+    }
+}
 
 let package = Package(
     name: "ecg-dist",

@@ -147,6 +147,14 @@ final class TransformerStack {
         return (shape, samples.lowerBound * tokens, samples.count * tokens, samples.lowerBound * m, samples.count * m)
     }
 
+    /// Bases of the saved softmax numerators and row scales for a tile starting at sample s0. The
+    /// attention kernel indexes them by absolute sample b (tile b·heads·queries); shifting the
+    /// bases puts the tile at s0·heads·tokens rows, its own part of buffers sized for all tokens.
+    private func savedAttention(_ a: BlockActivations, s0: Int, queries m: Int)
+        -> (probs: UnsafeMutablePointer<Float>, rowScales: UnsafeMutablePointer<Float>) {
+        (a.probs.pointer + s0 * heads * (tokens - m) * tokens, a.rowScales.pointer + s0 * heads * (tokens - m))
+    }
+
     /// Output-row selection of block l: the selected tokens for the last block, else nil (all).
     private func selectedTokens(_ l: Int) -> [Int]? { l == depth - 1 ? outputTokens : nil }
 
@@ -183,8 +191,8 @@ final class TransformerStack {
         }
         // The attention kernel indexes by sample b (out row b·m, probs tile b·heads·m·n): shift
         // the bases so this thread's samples land at its own rows r0… / tiles s0·heads·n·n….
-        attentionForward(out: attn - c0 * dim, probs: a.probs.pointer + s0 * heads * (tokens - m) * tokens,
-                         rowScales: a.rowScales.pointer + s0 * heads * (tokens - m),
+        let saved = savedAttention(a, s0: s0, queries: m)
+        attentionForward(out: attn - c0 * dim, probs: saved.probs, rowScales: saved.rowScales,
                          qkv: a.qkv.pointer, queryRows: queryRows, shape: shape, samples: samples)
         // mid = x + attn · projᵀ (copy the residual, then let the GEMM accumulate with beta 1)
         if let top { gatherRows(mid, x, samples: samples.count, tokenRows: top, width: dim, srcStride: dim) }
@@ -254,8 +262,8 @@ final class TransformerStack {
         let dx = dxAll + r0 * dim, dh = dHidden.pointer + r0 * hd, gOut = geluOut.pointer + r0 * hd
         let dy = top == nil ? dx : dTop.pointer + c0 * dim
         let dBr = dBranch.pointer + r0 * dim
-        let probs = UnsafePointer(a.probs.pointer + s0 * heads * (tokens - m) * tokens)   // see forward
-        let rowScales = UnsafePointer(a.rowScales.pointer + s0 * heads * (tokens - m))
+        let saved = savedAttention(a, s0: s0, queries: m)
+        let probs = UnsafePointer(saved.probs), rowScales = UnsafePointer(saved.rowScales)
         // MLP branch: y = mid + fc2(GELU(fc1(LN2(mid)))).
         sgemm(false, false, outRows, hd, dim, 1, dy, dim, w + p.fc2, hd, 0, dh, hd)
         geluBackwardFromCDF(dh: dh, h: a.hidden.pointer + r0 * hd, cdf: a.cdf.pointer + r0 * hd, recomputed: gOut, count: outRows * hd)

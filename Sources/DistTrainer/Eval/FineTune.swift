@@ -8,7 +8,6 @@ import Model
 
 /// One fine-tuning run (task, seed) starting from `encoderWeights` (the encoder's own flat layout).
 func runFineTune(_ run: HeadRun, config: ViTConfig, encoderWeights: UnsafePointer<Float>, data: EvalDataset) -> SeedResult {
-    let start = ContinuousClock.now
     let task = run.task, L = task.labelCount, options = run.options, plan = run.plan
     // One layout: encoder at offset 0 (same relative offsets as the source), then the probe.
     var layout = ParameterLayout()
@@ -17,14 +16,8 @@ func runFineTune(_ run: HeadRun, config: ViTConfig, encoderWeights: UnsafePointe
     let store = ParameterStore(layout: layout)
     store.values.update(from: encoderWeights, count: encoder.parameterRange.upperBound)
     probe.initialize(store.values, seed: run.seed)
-    let optimizer = AdamW(layout: layout, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
-    let schedule = options.schedule(mode: .finetune)
-    let steps = options.finetuneSteps, batch = options.batchSize
-    let interval = options.validationInterval(steps: steps)
-    var sampler = EpochSampler(items: run.split.train, seed: run.seed)
-    var best = BestKeeper()
-    var bestScore: LogitScore?
-    var running = RunningLoss()
+    var loop = HeadTrainingLoop(run: run, layout: layout, mode: .finetune)
+    let batch = loop.batch
 
     let cropFloats = plan.cropLength * data.channels
     let input = UnsafeMutablePointer<Float>.allocate(capacity: batch * cropFloats)
@@ -34,8 +27,8 @@ func runFineTune(_ run: HeadRun, config: ViTConfig, encoderWeights: UnsafePointe
     defer { dTokens.deallocate() }
     var dLogits = [Float](repeating: 0, count: batch * L)
 
-    for step in 0..<steps {
-        let records = sampler.batch(step: step, size: batch)
+    for step in 0..<loop.steps {
+        let records = loop.records(step: step)
         for (b, i) in records.enumerated() {
             // Counter = step·batch + slot: distinct per crop, and independent of the record chosen.
             let offset = plan.trainingOffset(seed: run.seed, counter: UInt64(step * batch + b))
@@ -47,30 +40,24 @@ func runFineTune(_ run: HeadRun, config: ViTConfig, encoderWeights: UnsafePointe
         let features = encoder.forward(weights: store.values, input: input, batch: batch, samples: plan.cropLength)
         let logits = probe.forward(weights: store.values, tokens: features, batch: batch, tokenCount: tokens)
         let loss = bceWithLogits(logits: logits, targets: labels, count: batch * L, dLogits: &dLogits)
-        running.add(Double(loss))
         store.zeroGrads()
         probe.backward(weights: store.values, grads: store.grads, dLogits: dLogits, dTokens: dTokens)
         encoder.backward(weights: store.values, grads: store.grads, dOutput: dTokens, onGradientsReady: nil)
-        clipGradientNorm(store.grads, count: store.count, maxNorm: options.gradClip)
-        optimizer.step(store, lr: schedule.learningRate(step: step), weightDecay: schedule.weightDecay(step: step))
+        loop.update(store, step: step, loss: loss)
 
-        if (step + 1) % interval == 0 || step + 1 == steps {
+        if loop.validates(after: step) {
             let logits = recordLogitsEncoder(encoder: encoder, probe: probe, weights: store.values, data: data,
                                              plan: plan, labelCount: L, records: run.split.val,
                                              batchCrops: options.encodeBatchCrops)
             let score = LogitScore(logits: logits, labels: task.labels(of: run.split.val), records: run.split.val.count,
                                    labelCount: L)
-            best.offer(score: score.selectionScore, step: step + 1, values: store.values, count: store.count)
-            if best.step == step + 1 { bestScore = score }
-            run.log?(String(format: "  [%@ finetune seed %llu] step %d/%d loss %.4f val AUC %@", task.name, run.seed,
-                            step + 1, steps, running.mean, score.auc.macro.map { String(format: "%.4f", $0) } ?? "n/a"))
+            loop.offer(score, after: step, store: store)
         }
     }
-    best.restore(into: store.values)
+    loop.restoreBest(into: store)
     let test = recordLogitsEncoder(encoder: encoder, probe: probe, weights: store.values, data: data, plan: plan,
                                    labelCount: L, records: run.split.test, batchCrops: options.encodeBatchCrops)
-    return run.result(best: best, valScore: bestScore, testLogits: test, stepsRun: steps, finalTrainLoss: running.mean,
-                      seconds: secondsSince(start))
+    return loop.result(testLogits: test)
 }
 
 /// Record-level logits of encoder + probe: the mean over the evaluation windows of each record.

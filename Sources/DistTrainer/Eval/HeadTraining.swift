@@ -109,3 +109,62 @@ struct RunningLoss {
     }
     var mean: Double { recent.isEmpty ? .nan : recent.reduce(0, +) / Double(recent.count) }
 }
+
+/// The loop both heads train with (attentive probe on cached features, fine-tuning): batches from
+/// the epoch sampler, AdamW on the mode's LR/WD schedule after clipping the global gradient norm,
+/// a validation every `interval` steps and at the end that keeps the best parameters, and the
+/// result row. The caller computes the loss and fills `store.grads` for each step.
+struct HeadTrainingLoop {
+    let run: HeadRun
+    let mode: EvalMode
+    let steps: Int, batch: Int
+    private let optimizer: AdamW
+    private let schedule: TrainingSchedule
+    private let interval: Int
+    private let start = ContinuousClock.now
+    private var sampler: EpochSampler
+    private var best = BestKeeper()
+    private var bestScore: LogitScore?
+    private var running = RunningLoss()
+
+    init(run: HeadRun, layout: ParameterLayout, mode: EvalMode) {
+        self.run = run
+        self.mode = mode
+        steps = run.options.steps(mode: mode)
+        batch = run.options.batchSize
+        optimizer = AdamW(layout: layout, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
+        schedule = run.options.schedule(mode: mode)
+        interval = run.options.validationInterval(steps: steps)
+        sampler = EpochSampler(items: run.split.train, seed: run.seed)
+    }
+
+    /// The training records of `step`.
+    mutating func records(step: Int) -> [Int] { sampler.batch(step: step, size: batch) }
+
+    /// With the gradients of `step` in `store.grads`: clip, AdamW step, and note the loss.
+    mutating func update(_ store: ParameterStore, step: Int, loss: Float) {
+        running.add(Double(loss))
+        clipGradientNorm(store.grads, count: store.count, maxNorm: run.options.gradClip)
+        optimizer.step(store, lr: schedule.learningRate(step: step), weightDecay: schedule.weightDecay(step: step))
+    }
+
+    /// Whether the parameters after `step` are validated.
+    func validates(after step: Int) -> Bool { (step + 1) % interval == 0 || step + 1 == steps }
+
+    /// Offers the validation score of the parameters after `step` (kept if best) and logs it.
+    mutating func offer(_ score: LogitScore, after step: Int, store: ParameterStore) {
+        best.offer(score: score.selectionScore, step: step + 1, values: store.values, count: store.count)
+        if best.step == step + 1 { bestScore = score }
+        run.log?(String(format: "  [%@ %@ seed %llu] step %d/%d loss %.4f val AUC %@", run.task.name, mode.rawValue,
+                        run.seed, step + 1, steps, running.mean, score.auc.macro.map { String(format: "%.4f", $0) } ?? "n/a"))
+    }
+
+    /// Puts the best validated parameters back into `store`.
+    func restoreBest(into store: ParameterStore) { best.restore(into: store.values) }
+
+    /// The result row once the test logits of the restored parameters are known.
+    func result(testLogits: [Float]) -> SeedResult {
+        run.result(best: best, valScore: bestScore, testLogits: testLogits, stepsRun: steps,
+                   finalTrainLoss: running.mean, seconds: secondsSince(start))
+    }
+}

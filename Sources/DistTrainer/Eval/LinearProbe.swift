@@ -105,28 +105,21 @@ func encodeCrops(encoder: ViTEncoder, weights: UnsafePointer<Float>, data: EvalD
 
 /// One linear-probe run (task, seed) on cached features. Returns the per-seed result.
 func runLinearProbe(_ run: HeadRun, features: FrozenFeatures, heads: Int) -> SeedResult {
-    let start = ContinuousClock.now
-    let task = run.task, L = task.labelCount, options = run.options
+    let task = run.task, L = task.labelCount
     var layout = ParameterLayout()
     let probe = AttentiveProbe(dim: features.dim, heads: heads, labels: L, layout: &layout, prefix: "probe.")
     let store = ParameterStore(layout: layout)
     probe.initialize(store.values, seed: run.seed)
-    let optimizer = AdamW(layout: layout, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
-    let schedule = options.schedule(mode: .linear)
-    let steps = options.linearSteps, batch = options.batchSize
-    let interval = options.validationInterval(steps: steps)
-    var sampler = EpochSampler(items: run.split.train, seed: run.seed)
-    var best = BestKeeper()
-    var bestScore: LogitScore?
-    var running = RunningLoss()
+    var loop = HeadTrainingLoop(run: run, layout: layout, mode: .linear)
+    let batch = loop.batch
 
     let tokensPerCrop = features.crop
     let batchTokens = UnsafeMutablePointer<Float>.allocate(capacity: batch * tokensPerCrop)
     defer { batchTokens.deallocate() }
     var dLogits = [Float](repeating: 0, count: batch * L)
 
-    for step in 0..<steps {
-        let records = sampler.batch(step: step, size: batch)
+    for step in 0..<loop.steps {
+        let records = loop.records(step: step)
         var rng = SplitMix64(seed: run.seed, stream: RNGStream.probe.rawValue, counter: UInt64(step))
         for (b, i) in records.enumerated() {
             let k = rng.nextInt(below: features.cropsPerRecord)
@@ -135,24 +128,18 @@ func runLinearProbe(_ run: HeadRun, features: FrozenFeatures, heads: Int) -> See
         let labels = task.labels(of: records)
         let logits = probe.forward(weights: store.values, tokens: batchTokens, batch: batch, tokenCount: features.tokens)
         let loss = bceWithLogits(logits: logits, targets: labels, count: batch * L, dLogits: &dLogits)
-        running.add(Double(loss))
         store.zeroGrads()
         probe.backward(weights: store.values, grads: store.grads, dLogits: dLogits, dTokens: nil)
-        clipGradientNorm(store.grads, count: store.count, maxNorm: options.gradClip)
-        optimizer.step(store, lr: schedule.learningRate(step: step), weightDecay: schedule.weightDecay(step: step))
+        loop.update(store, step: step, loss: loss)
 
-        if (step + 1) % interval == 0 || step + 1 == steps {
+        if loop.validates(after: step) {
             let score = scoreLinear(probe: probe, weights: store.values, features: features, task: task, records: run.split.val)
-            best.offer(score: score.selectionScore, step: step + 1, values: store.values, count: store.count)
-            if best.step == step + 1 { bestScore = score }
-            run.log?(String(format: "  [%@ linear seed %llu] step %d/%d loss %.4f val AUC %@", task.name, run.seed,
-                            step + 1, steps, running.mean, score.auc.macro.map { String(format: "%.4f", $0) } ?? "n/a"))
+            loop.offer(score, after: step, store: store)
         }
     }
-    best.restore(into: store.values)
+    loop.restoreBest(into: store)
     let test = recordLogitsLinear(probe: probe, weights: store.values, features: features, labelCount: L, records: run.split.test)
-    return run.result(best: best, valScore: bestScore, testLogits: test, stepsRun: steps, finalTrainLoss: running.mean,
-                      seconds: secondsSince(start))
+    return loop.result(testLogits: test)
 }
 
 /// Record-level logits (mean over the evaluation windows) of the probe on cached features.

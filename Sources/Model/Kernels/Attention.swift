@@ -11,7 +11,7 @@ func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
     for r in 0..<rows {
         var inv: Float = 0
         softmaxNumerators(p + r * n, rows: 1, n: n, inverseSums: &inv)
-        for i in 0..<n { p[r * n + i] *= inv }
+        scaleRow(p + r * n, by: inv, count: n)
     }
 }
 
