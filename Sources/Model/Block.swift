@@ -91,19 +91,21 @@ final class TransformerStack {
         let rows = batch * tokens
         let setCount = keepActivations ? max(depth, 1) : 1
         while activations.count < setCount { activations.append(BlockActivations()) }
-        let streamCount = keepActivations ? depth + 1 : 2
+        let streamCount = keepActivations ? depth + 1 : 1
         while streams.count < streamCount { streams.append(FloatBuffer()) }
         for a in activations[0..<setCount] {
             a.reserve(rows: rows, dim: dim, hiddenDim: hiddenDim, probs: batch * heads * tokens * tokens,
                       rowScales: batch * heads * tokens, forBackward: keepActivations)
         }
         for s in streams[0..<streamCount] { s.reserve(rows * dim) }
-        geluOut.reserve(rows * hiddenDim)
+        if keepActivations { geluOut.reserve(rows * hiddenDim) }   // forward-only applies GELU in place
         return streams[0].pointer
     }
 
+    /// Block l's input. A forward-only stack updates one residual stream in place (no block
+    /// needs its input again), so every l maps to the same buffer.
     private func stream(_ l: Int) -> UnsafeMutablePointer<Float> {
-        keptActivations ? streams[l].pointer : streams[l % 2].pointer
+        keptActivations ? streams[l].pointer : streams[0].pointer
     }
 
     /// Output rows per sample: all tokens, or the selected output tokens.
@@ -179,8 +181,7 @@ final class TransformerStack {
         let m = shape.queries, s0 = samples.lowerBound, hd = hiddenDim
         let x = stream(l) + r0 * dim, y = top == nil ? stream(l + 1) + r0 * dim : topOutput.pointer + c0 * dim
         let ln1 = a.ln1.pointer + r0 * dim, qkv = a.qkv.pointer + r0 * 3 * dim, attn = a.attn.pointer + r0 * dim
-        let mid = a.mid.pointer + r0 * dim, ln2 = a.ln2.pointer + r0 * dim, hidden = a.hidden.pointer + r0 * hd
-        let gOut = geluOut.pointer + r0 * hd
+        let ln2 = a.ln2.pointer + r0 * dim, hidden = a.hidden.pointer + r0 * hd
         layerNormForward(out: ln1, mean: a.mean1.pointer + r0, rstd: a.rstd1.pointer + r0, x: x,
                          weight: w + p.norm1Weight, bias: w + p.norm1Bias, rows: rows, dim: dim)
         linearForward(qkv, ln1, w + p.qkv, rows: rows, inFeatures: dim, outFeatures: 3 * dim)
@@ -194,20 +195,25 @@ final class TransformerStack {
         let saved = savedAttention(a, s0: s0, queries: m)
         attentionForward(out: attn - c0 * dim, probs: saved.probs, rowScales: saved.rowScales,
                          qkv: a.qkv.pointer, queryRows: queryRows, shape: shape, samples: samples)
-        // mid = x + attn · projᵀ (copy the residual, then let the GEMM accumulate with beta 1)
+        // mid = x + attn · projᵀ: copy the residual, then let the GEMM accumulate with beta 1. A
+        // forward-only block on all rows accumulates into x itself (x == y, nothing reads x again),
+        // and applies GELU in place: two copies fewer and half the MLP's cache footprint.
+        let inPlace = !keptActivations && top == nil
+        let mid = inPlace ? x : a.mid.pointer + r0 * dim
         if let top { gatherRows(mid, x, samples: samples.count, tokenRows: top, width: dim, srcStride: dim) }
-        else { mid.update(from: x, count: rows * dim) }
+        else if !inPlace { mid.update(from: x, count: rows * dim) }
         sgemm(false, true, outRows, dim, dim, 1, attn, dim, w + p.proj, dim, 1, mid, dim)
         layerNormForward(out: ln2, mean: a.mean2.pointer + r0, rstd: a.rstd2.pointer + r0, x: mid,
                          weight: w + p.norm2Weight, bias: w + p.norm2Bias, rows: outRows, dim: dim)
         linearForward(hidden, ln2, w + p.fc1, rows: outRows, inFeatures: dim, outFeatures: hd)
+        let activated = keptActivations ? geluOut.pointer + r0 * hd : hidden
         if keptActivations {
-            geluForwardKeepingCDF(out: gOut, cdf: a.cdf.pointer + r0 * hd, h: hidden, count: outRows * hd)
+            geluForwardKeepingCDF(out: activated, cdf: a.cdf.pointer + r0 * hd, h: hidden, count: outRows * hd)
         } else {
-            geluForward(out: gOut, h: hidden, count: outRows * hd)
+            geluForward(out: activated, h: hidden, count: outRows * hd)
         }
-        y.update(from: mid, count: outRows * dim)
-        sgemm(false, true, outRows, dim, hd, 1, gOut, hd, w + p.fc2, hd, 1, y, dim)
+        if !inPlace { y.update(from: mid, count: outRows * dim) }
+        sgemm(false, true, outRows, dim, hd, 1, activated, hd, w + p.fc2, hd, 1, y, dim)
     }
 
     /// Backward of the last forward (which must have kept activations). `dx` holds the gradient of

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# GEMM-only ceiling of a vit-xs block (see block_gemms.c): 10-s and 2.5-s crops, 1 thread.
+#   bench/block_gemms.sh [TILE_ROWS]
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+cc -O2 -o "$OUT/block_gemms" "$HERE/block_gemms.c" $(pkg-config --cflags --libs openblas)
+for tokens in 201 51; do OPENBLAS_NUM_THREADS=1 "$OUT/block_gemms" "$tokens" "${1:-512}"; done
