@@ -27,6 +27,10 @@ final class SelectedRowsStackTests: XCTestCase {
     func testSelectedRowsMatchFullForward() {
         let (stack, store) = makeStack()
         let x = GradCheck.randomArray(batch * tokens * dim, seed: 8)
+        // The forward-only stack updates one residual stream in place; it must match the path
+        // that keeps every block's activations.
+        let inPlace = forward(stack, store, x, keep: false, rows: nil), kept = forward(stack, store, x, keep: true, rows: nil)
+        for i in kept.indices { XCTAssertEqual(inPlace[i], kept[i], accuracy: 1e-6) }
         for keep in [false, true] {
             let full = forward(stack, store, x, keep: keep, rows: nil)
             let part = forward(stack, store, x, keep: keep, rows: selected)
