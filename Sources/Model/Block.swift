@@ -282,10 +282,12 @@ final class TransformerStack {
         // Attention branch: mid = x + proj(attn(LN1(x))).
         linearBackward(dInput: dBr, dWeight: g + p.proj, dOut: dy, input: a.attn.pointer + r0 * dim,
                        weight: w + p.proj, rows: outRows, inFeatures: dim, outFeatures: dim)
+        // Like attentionForward, the kernel indexes by sample b: its output-gradient rows of this
+        // tile start at c0 (= r0 without a selection).
+        attentionBackward(dqkv: dqkv.pointer, dOut: dBr - c0 * dim, probs: probs, rowScales: rowScales, qkv: a.qkv.pointer,
+                          queryRows: top == nil ? nil : topQueries.pointer, dQueryRows: top == nil ? nil : dTopQueries.pointer,
+                          scratch: scratch, shape: shape, samples: samples)
         if let top {
-            attentionBackward(dqkv: dqkv.pointer, dOut: dBr - c0 * dim, probs: probs, rowScales: rowScales, qkv: a.qkv.pointer,
-                              queryRows: topQueries.pointer, dQueryRows: dTopQueries.pointer,
-                              scratch: scratch, shape: shape, samples: samples)
             // Scatter to all token rows: query gradients and the residual d(mid); others get none.
             for b in 0..<samples.count {
                 for t in 0..<tokens {
@@ -297,14 +299,11 @@ final class TransformerStack {
                     (dx + (b * tokens + t) * dim).update(from: dy + (b * m + j) * dim, count: dim)
                 }
             }
-        } else {
-            attentionBackward(dqkv: dqkv.pointer, dOut: dBranch.pointer, probs: probs, rowScales: rowScales, qkv: a.qkv.pointer,
-                              scratch: scratch, shape: shape, samples: samples)
         }
-        let dBrAll = dBr   // all rows now (the packed output rows are consumed)
-        linearBackward(dInput: dBrAll, dWeight: g + p.qkv, dOut: dqkv.pointer + r0 * 3 * dim, input: a.ln1.pointer + r0 * dim,
+        // dBr now takes all token rows (the packed output rows are consumed).
+        linearBackward(dInput: dBr, dWeight: g + p.qkv, dOut: dqkv.pointer + r0 * 3 * dim, input: a.ln1.pointer + r0 * dim,
                        weight: w + p.qkv, rows: rows, inFeatures: dim, outFeatures: 3 * dim)
-        layerNormBackward(dx: dx, dWeight: g + p.norm1Weight, dBias: g + p.norm1Bias, dOut: dBrAll,
+        layerNormBackward(dx: dx, dWeight: g + p.norm1Weight, dBias: g + p.norm1Bias, dOut: dBr,
                           x: stream(l) + r0 * dim, mean: a.mean1.pointer + r0, rstd: a.rstd1.pointer + r0,
                           weight: w + p.norm1Weight, rows: rows, dim: dim, accumulate: true)
     }

@@ -52,9 +52,13 @@ final class GradKernelTests: XCTestCase {
         let r = GradCheck.randomArray(n, seed: 9)
         var out = [Float](repeating: 0, count: n)
         func loss() -> Double { geluForward(out: &out, h: h, count: n); return GradCheck.weightedSum(out, r) }
+        // The training path: forward keeping Φ(h), backward from it (recomputing GELU(h)).
+        var kept = [Float](repeating: 0, count: n), cdf = [Float](repeating: 0, count: n)
+        geluForwardKeepingCDF(out: &kept, cdf: &cdf, h: h, count: n)
         var dh = r, recomputed = [Float](repeating: 0, count: n)
-        geluBackward(dh: &dh, h: h, recomputed: &recomputed, count: n)
+        geluBackwardFromCDF(dh: &dh, h: h, cdf: cdf, recomputed: &recomputed, count: n)
         _ = loss()
+        XCTAssertEqual(kept, out)
         XCTAssertEqual(recomputed, out)
         XCTAssertLessThan(GradCheck.maxRelativeError(values: h, analytic: dh, indices: Array(0..<n), loss: loss), tolerance)
     }

@@ -1,6 +1,7 @@
-// Exact (erf) GELU, vectorized with normalCDF16 / geluParts16 (max relative error vs Double erf-GELU < 1e-6,
-// see KernelGELUTests). Forward keeps only the pre-activation; backward recomputes GELU(h) for
-// the fc2 weight gradient, which halves the MLP's saved activations.
+// Exact (erf) GELU, vectorized with normalCDF16 (max relative error vs Double erf-GELU < 1e-6,
+// see KernelMathTests). A forward-only pass keeps nothing; a forward followed by a backward keeps
+// Φ(h) next to the pre-activation h, so the backward needs one exp per element for GELU' and
+// recomputes GELU(h) = h · Φ(h) for the fc2 weight gradient instead of storing it.
 
 /// out[i] = GELU(h[i]) for `count` elements.
 func geluForward(out: UnsafeMutablePointer<Float>, h: UnsafePointer<Float>, count: Int) {
@@ -10,28 +11,6 @@ func geluForward(out: UnsafeMutablePointer<Float>, h: UnsafePointer<Float>, coun
         let n = count - i
         let x = loadPartial(h + i, n, fill: 0)
         storePartial(x * normalCDF16(x), out + i, n)
-    }
-}
-
-/// In place: dh[i] = dGelu[i] · GELU'(h[i]); also writes GELU(h) to `recomputed` if non-nil.
-/// GELU'(x) = Φ(x) + x · φ(x), φ(x) = exp(-x²/2)/√(2π).
-func geluBackward(dh: UnsafeMutablePointer<Float>, h: UnsafePointer<Float>,
-                  recomputed: UnsafeMutablePointer<Float>?, count: Int) {
-    let invSqrt2Pi: Float = 0.398_942_280_401_432_7
-    var i = 0
-    while i < count {
-        let n = min(16, count - i)
-        let x = n == 16 ? load16(h + i) : loadPartial(h + i, n, fill: 0)
-        let parts = geluParts16(x)
-        let derivative = parts.cdf + x * parts.gauss * invSqrt2Pi
-        if n == 16 {
-            store16(load16(dh + i) * derivative, dh + i)
-            if let recomputed { store16(parts.gelu, recomputed + i) }
-        } else {
-            storePartial(loadPartial(dh + i, n, fill: 0) * derivative, dh + i, n)
-            if let recomputed { storePartial(parts.gelu, recomputed + i, n) }
-        }
-        i += 16
     }
 }
 

@@ -96,8 +96,8 @@ final class WorkerPool: @unchecked Sendable {
 /// index passed for per-thread scratch). Runs inline when single-threaded or already in a region.
 @inline(__always)
 func parallelChunks(_ count: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
-    let threads = min(KernelThreads.count, count)
-    if threads <= 1 || KernelThreads.inRegion { body(0, 0..<count); return }
+    let threads = parallelChunkCount(count)
+    if threads == 1 { body(0, 0..<count); return }
     KernelThreads.inRegion = true
     WorkerPool.shared.run(threads) { t in body(t, (count * t / threads)..<(count * (t + 1) / threads)) }
     KernelThreads.inRegion = false

@@ -112,12 +112,3 @@ typealias F16 = SIMD16<Float>
     let half = (t * 0.5) * exp16(sq * -0.5, p.addingProduct(rem, -0.5))   // erfc(z) / 2 = Φ(-|x|)
     return half.replacing(with: 1 - half, where: x .>= 0)
 }
-
-/// Returns (GELU(x), Φ(x), exp(-x²/2)) — the backward pass needs the latter two.
-@_transparent func geluParts16(_ x: F16) -> (gelu: F16, cdf: F16, gauss: F16) {
-    let cdf = normalCDF16(x)
-    let sq = x * x
-    let rem = (-sq).addingProduct(x, x)
-    let gauss = exp16(sq * -0.5, rem * -0.5)
-    return (x * cdf, cdf, gauss)
-}
