@@ -60,7 +60,9 @@ let package = Package(
             name: "launcher",
             dependencies: ["DistTrainer", "Model", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fastSwift),
-        .testTarget(name: "ModelTests", dependencies: ["Model"], swiftSettings: fastSwift),
-        .testTarget(name: "DistTrainerTests", dependencies: ["DistTrainer", "Model", "MPIShim"], swiftSettings: fastSwift),
+        // Assertions shared by the test targets (tolerances relative to magnitude).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], swiftSettings: fastSwift),
+        .testTarget(name: "DistTrainerTests", dependencies: ["DistTrainer", "Model", "MPIShim", "TestSupport"], swiftSettings: fastSwift),
     ]
 )

@@ -13,7 +13,10 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 if [ "${1:-}" = "--python" ]; then
-  python3 - <<'PY' 2>/dev/null || python3 -m pip install -q wfdb h5py scikit-learn safetensors numpy 2>&1 | grep -v "as the 'root' user" || true
-import wfdb, h5py, sklearn, safetensors, numpy
+  # torch runs the float64 cross-check of the engine (bench/torch_reference.py) and the AdamW
+  # reference test. PyPI's wheel is the CUDA build (~3 GB with its nvidia-* packages; it runs on
+  # CPU-only machines): about a minute to install here.
+  python3 - <<'PY' 2>/dev/null || python3 -m pip install -q wfdb h5py scikit-learn safetensors numpy torch 2>&1 | grep -v "as the 'root' user" || true
+import wfdb, h5py, sklearn, safetensors, numpy, torch
 PY
 fi

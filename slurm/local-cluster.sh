@@ -20,14 +20,17 @@ LOGS=/var/log/slurm
 RUN=/run/slurm
 
 stop() {
-    for d in slurmd slurmctld; do
-        if [ -f "$RUN/$d.pid" ] && kill -0 "$(cat "$RUN/$d.pid")" 2>/dev/null; then
-            kill "$(cat "$RUN/$d.pid")"
-        fi
+    local pids=() pid f
+    for f in "$RUN/slurmd.pid" "$RUN/slurmctld.pid" /run/munge/munged.pid; do
+        if [ -f "$f" ] && pid=$(cat "$f") && kill -0 "$pid" 2>/dev/null; then kill "$pid"; pids+=("$pid"); fi
     done
-    if [ -f /run/munge/munged.pid ] && kill -0 "$(cat /run/munge/munged.pid)" 2>/dev/null; then
-        kill "$(cat /run/munge/munged.pid)"
-    fi
+    # Return only when the daemons are gone, so that a start right after finds the ports free.
+    for _ in $(seq 100); do
+        local alive=0
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+    done
     echo "local-cluster: stopped"
 }
 if [ "${1:-}" = stop ]; then stop; exit 0; fi
@@ -66,6 +69,10 @@ SlurmUser=root
 SlurmctldPort=6817
 SlurmdPort=6818
 AuthType=auth/munge
+# A requeued job waits one credential lifetime before it may start again (slurm.conf(5),
+# AuthInfo cred_expire; default 120 s). 10 s keeps the requeue test short without forcing
+# StartTime, which races the revocation of the old job's credential.
+AuthInfo=cred_expire=10
 StateSaveLocation=$SPOOL/ctld
 SlurmdSpoolDir=$SPOOL/d
 SlurmctldPidFile=$RUN/slurmctld.pid

@@ -35,7 +35,7 @@ struct Bench: ParsableCommand {
         let fwdPatches = forwardSamples / 25
         print("JEPA step benchmark: \(samples) samples/crop, \(patches) patches, context \(mask.context.count), targets \(mask.target.count); best of \(repeats) (shared machine)")
         print("forward-only encoder: \(forwardSamples)-sample crops (\(fwdPatches) patches + register), batch = \(forwardBatchFactor) x step batch")
-        print("engine kernels compiled for \(KernelISA.name); OpenBLAS core \(BLASThreads.openBLASCore)")
+        print("engine kernels compiled for \(KernelISA.name); OpenBLAS core \(BLASCore.summary)")
         print("wall = samples/s by wall clock; cpu = by process CPU time (1 thread only: immune to preemption by other processes)")
         for t in threadList {
             BLASThreads.set(t)

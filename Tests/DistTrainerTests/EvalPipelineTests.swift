@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 @testable import DistTrainer
 import Model
 
@@ -114,8 +115,7 @@ final class EvalPipelineTests: XCTestCase {
                                         records: split.test, recordsPerChunk: 5)
         let direct = recordLogitsEncoder(encoder: encoder, probe: probe, weights: store.values, data: data, plan: plan,
                                          labelCount: 2, records: split.test, batchCrops: 7)
-        XCTAssertEqual(cached.count, direct.count)
-        for (a, b) in zip(cached, direct) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+        assertClose(cached, direct, rtol: 1e-4, "cached features vs direct encoder")
         // Training pool: crop k of a record is the encoder output of the crop at its recorded offset.
         let record = split.train[3]
         var slot = 0
@@ -126,7 +126,7 @@ final class EvalPipelineTests: XCTestCase {
         copyCrop(record: data.signal(record), offset: offset, cropLength: plan.cropLength, channels: 12, into: crop)
         let out = encoder.forward(weights: store.values, input: crop, batch: 1, samples: plan.cropLength)
         let pooled = features.trainTokens(record: record, crop: 2)
-        for i in 0..<features.crop { XCTAssertEqual(out[i], pooled[i], accuracy: 1e-4) }
+        assertClose(Array(UnsafeBufferPointer(start: pooled, count: features.crop)), Array(UnsafeBufferPointer(start: out, count: features.crop)), rtol: 1e-4)
     }
 
     func testRunsAreReproducibleAndSeedsDiffer() throws {

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Foundation
 @testable import Model
 
@@ -62,7 +63,7 @@ final class KernelMathTests: XCTestCase {
         for i in 0..<m { for j in 0..<n {
             var s: Float = 0
             for p in 0..<k { s += a[p * m + i] * b[j * k + p] }
-            XCTAssertEqual(c[i * n + j], 1 + 2 * s, accuracy: 1e-4)
+            assertClose(c[i * n + j], 1 + 2 * s, rtol: 1e-5)
         } }
     }
 

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import Model
 
 /// A transformer stack whose last block computes outputs only at selected token rows (the
@@ -30,17 +31,15 @@ final class SelectedRowsStackTests: XCTestCase {
         // The forward-only stack updates one residual stream in place; it must match the path
         // that keeps every block's activations.
         let inPlace = forward(stack, store, x, keep: false, rows: nil), kept = forward(stack, store, x, keep: true, rows: nil)
-        for i in kept.indices { XCTAssertEqual(inPlace[i], kept[i], accuracy: 1e-6) }
+        assertClose(inPlace, kept, rtol: 1e-6)
         for keep in [false, true] {
             let full = forward(stack, store, x, keep: keep, rows: nil)
             let part = forward(stack, store, x, keep: keep, rows: selected)
+            var fullAtSelected = [Float]()
             for b in 0..<batch {
-                for (j, t) in selected.enumerated() {
-                    for d in 0..<dim {
-                        XCTAssertEqual(part[(b * selected.count + j) * dim + d], full[(b * tokens + t) * dim + d], accuracy: 1e-5)
-                    }
-                }
+                for t in selected { fullAtSelected += full[((b * tokens + t) * dim)..<((b * tokens + t + 1) * dim)] }
             }
+            assertClose(part, fullAtSelected, rtol: 1e-5, "keep \(keep)")
         }
     }
 
@@ -80,17 +79,16 @@ final class SelectedRowsStackTests: XCTestCase {
             var dx = r + [Float](repeating: 0, count: x.count - r.count)
             stack.backward(weights: store.values, grads: store.grads, dx: &dx, onGradientsReady: nil)
             let forwardOnly = forward(stack, store, x, keep: false, rows: selected)
-            for i in y.indices { XCTAssertEqual(forwardOnly[i], y[i], accuracy: 1e-6) }   // no-activation path
+            assertClose(forwardOnly, y, rtol: 1e-6, "no-activation path")
             return (y, dx, Array(UnsafeBufferPointer(start: store.grads, count: store.count)))
         }
         let (y1, dx1, g1) = run(threads: 1), (y2, dx2, g2) = run(threads: 2), (y3, dx3, g3) = run(threads: 2)
         XCTAssertEqual(y2.map(\.bitPattern), y3.map(\.bitPattern))
         XCTAssertEqual(dx2.map(\.bitPattern), dx3.map(\.bitPattern))
         XCTAssertEqual(g2.map(\.bitPattern), g3.map(\.bitPattern))
-        for i in y1.indices { XCTAssertEqual(y1[i], y2[i], accuracy: 1e-5) }
-        for i in dx1.indices { XCTAssertEqual(dx1[i], dx2[i], accuracy: 1e-5) }
-        let scale = g1.map { abs($0) }.max()!
-        for i in g1.indices { XCTAssertEqual(g1[i], g2[i], accuracy: 1e-5 * scale) }
+        assertClose(y2, y1, rtol: 1e-5, "outputs")
+        assertClose(dx2, dx1, rtol: 1e-5, "input gradient")
+        assertClose(g2, g1, rtol: 1e-5, "weight gradients")
     }
 
     /// Cutting a thread's samples into tiles (each tile runs through the blocks on its own, weight
@@ -120,12 +118,10 @@ final class SelectedRowsStackTests: XCTestCase {
                     let tiled = run(tileRows: tileRows, threads: threads, rows: rows)
                     let label = "tileRows \(tileRows) threads \(threads) selected \(rows != nil)"
                     for (a, b) in [(reference.0, tiled.0), (reference.1, tiled.1), (reference.2, tiled.2)] {
-                        XCTAssertEqual(a.count, b.count)
-                        for i in a.indices { XCTAssertEqual(a[i], b[i], accuracy: 1e-5, label) }
+                        assertClose(b, a, rtol: 1e-5, label)
                     }
-                    let scale = reference.3.map { abs($0) }.max()!
-                    XCTAssertGreaterThan(scale, 0)
-                    for i in reference.3.indices { XCTAssertEqual(reference.3[i], tiled.3[i], accuracy: 1e-5 * scale, label) }
+                    XCTAssertGreaterThan(rootMeanSquare(reference.3), 0)
+                    assertClose(tiled.3, reference.3, rtol: 1e-5, label + " weight gradients")
                 }
             }
         }

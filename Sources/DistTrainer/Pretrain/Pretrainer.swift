@@ -96,10 +96,16 @@ final class Pretrainer {
         let reducer = GradientAllReducer(comm: try comm.duplicate(), grads: model.params.grads,
                                          count: model.params.count, bucketFloats: config.bucketFloats)
         let local = loader.localBatch
+        // Every rank chose its OpenBLAS kernels on its own host (BLASCore.ensureBestCore): say if
+        // they differ, since a rank on slow kernels sets the pace of all.
+        let rootCore = try comm.broadcast(BLASCore.loadedCore)
+        let coresDiffer = try comm.allReduceAny(BLASCore.loadedCore != rootCore)
         say("""
             ecg-dist pretrain: \(comm.size) rank(s), model \(config.model) (\(model.params.count) params), \
             global batch \(config.globalBatch) (\(local) on rank 0, micro-batch ≤ \(config.microBatch)), \
             \(loader.recordCount) records, steps \(state.step)→\(config.steps)
+            OpenBLAS core \(BLASCore.summary)\(coresDiffer ? " on rank 0; OTHER RANKS USE OTHER CORES" : comm.size > 1 ? ", the same on all ranks" : ""); \
+            engine kernels \(KernelISA.name)
             """)
         loader.start(fromStep: state.step)
         defer { loader.stop() }

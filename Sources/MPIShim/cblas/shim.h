@@ -7,6 +7,7 @@
 // re-declare the two thread controls we use so Swift always sees them.
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
+char *openblas_get_corename(void);
 
 static inline CBLAS_ORDER shim_cblas_row_major(void) { return CblasRowMajor; }
 static inline CBLAS_TRANSPOSE shim_cblas_no_trans(void) { return CblasNoTrans; }
@@ -33,8 +34,28 @@ static inline int shim_cpu_supports_isa(int level) {
     if ((xcr0_lo & 0xE0) != 0xE0) return 0;                 // OS saves opmask and ZMM state
     return avx2 && f && dq && cd && bw && vl;
 }
+
+// The best OpenBLAS kernel family this CPU can run, as a level: 0 = SSE only, 1 = AVX (Sandybridge),
+// 2 = AVX2 + FMA (Haswell), 3 = AVX-512 F/CD/BW/DQ/VL (SkylakeX), 4 = that + AVX512_BF16 (Cooperlake).
+// OpenBLAS decides from the CPU model number and falls back to SSE3 (Prescott) on models newer
+// than its release; this reads the feature bits instead, so it is right for any future model.
+static inline int shim_cpu_blas_level(void) {
+    unsigned int a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+    if (!(osxsave && avx)) return 0;
+    unsigned int xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    if ((xcr0_lo & 0x6) != 0x6) return 0;
+    if (!shim_cpu_supports_isa(2)) return 1;
+    if (!shim_cpu_supports_isa(3)) return 2;
+    unsigned int a1 = 0, b1, c1, d1;
+    if (__get_cpuid_max(0, 0) < 7 || !__get_cpuid_count(7, 1, &a1, &b1, &c1, &d1)) return 3;
+    return ((a1 >> 5) & 1) ? 4 : 3;                          // CPUID.(7,1):EAX bit 5 = AVX512_BF16
+}
 #else
 static inline int shim_cpu_supports_isa(int level) { (void)level; return 1; }
+static inline int shim_cpu_blas_level(void) { return 0; }
 #endif
 
 #include <stdio.h>

@@ -66,6 +66,4 @@ public enum BLASThreads {
         KernelThreads.count = max(1, count)
     }
     public static var current: Int { max(KernelThreads.count, Int(openblas_get_num_threads())) }
-    /// The kernel family OpenBLAS picked at run time for this CPU (e.g. COOPERLAKE, HASWELL).
-    public static var openBLASCore: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
 }
