@@ -9,7 +9,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 export OPENBLAS_NUM_THREADS=1
 WORK=$(mktemp -d /tmp/ecg-dist-test.XXXXXX)
 # Every way out: stop the Slurm test cluster if it is still up, remove the scratch folder.
-trap 'bash slurm/local-cluster.sh stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+trap 'bash slurm/local-cluster.sh stop >/dev/null 2>&1 || true; bash Tests/scripts/netns_hosts.sh down >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 SKIPS="$WORK/skipped.txt"; : > "$SKIPS"
 skipped() { echo "SKIPPED: $*"; echo "SKIPPED: $*" >> "$SKIPS"; }
 
@@ -62,6 +62,13 @@ timeout 600 bash Tests/scripts/bad_input.sh "$BIN"
 
 step "distributed pre-training: equivalence over np, resume, kill -9, SIGTERM"
 BIN="$BIN" WORK="$WORK" timeout 900 bash Tests/scripts/distributed.test.sh
+
+step "multi-host over TCP (network-namespace hosts): np=4 on 2 hosts = np=1, resume at another host count, host loss"
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && ip netns list >/dev/null 2>&1; then
+  BIN="$BIN" WORK="$WORK" timeout 600 bash Tests/scripts/multihost.test.sh 2>&1 | grep -v '^\[h[0-9]*:'
+else
+  skipped "multi-host tests: need root and iproute2 (ip netns)"
+fi
 
 step "evaluation harness end to end on the embedded PTB-XL sample (six tasks, both modes)"
 BIN="$BIN" timeout 900 bash Tests/scripts/eval_smoke.sh
