@@ -9,7 +9,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 export OPENBLAS_NUM_THREADS=1
 WORK=$(mktemp -d /tmp/ecg-dist-test.XXXXXX)
 # Every way out: stop the Slurm test cluster if it is still up, remove the scratch folder.
-trap 'bash slurm/local-cluster.sh stop >/dev/null 2>&1 || true; bash Tests/scripts/netns_hosts.sh down >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+trap 'bash slurm/local-cluster.sh stop >/dev/null 2>&1 || true; bash Tests/scripts/slurm_multihost.sh down >/dev/null 2>&1 || true; bash Tests/scripts/netns_hosts.sh down >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 SKIPS="$WORK/skipped.txt"; : > "$SKIPS"
 skipped() { echo "SKIPPED: $*"; echo "SKIPPED: $*" >> "$SKIPS"; }
 
@@ -76,6 +76,12 @@ BIN="$BIN" timeout 900 bash Tests/scripts/eval_smoke.sh
 step "Slurm: real one-node cluster; sbatch pretrain (srun ranks leave Prescott), USR1 → checkpoint → requeue → resume"
 "$BIN" synth --records 200 --out "$WORK/synth200.h5" --seed 5 >/dev/null
 timeout 900 bash Tests/scripts/slurm_test.sh "$BIN" "$WORK/synth200.h5"
+step "Slurm across two nodes (namespace hosts h1, h2): sbatch --nodes=2, srun --mpi=pmix over TCP, requeue → resume"
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && ip netns list >/dev/null 2>&1; then
+  SLURM_TEST_CLUSTER=multihost timeout 900 bash Tests/scripts/slurm_test.sh "$BIN" "$WORK/synth200.h5"
+else
+  skipped "two-node Slurm test: needs root and iproute2 (ip netns)"
+fi
 
 # The whole XCTest suite once per core: tolerances must hold whatever kernels OpenBLAS runs.
 for core in $CORES; do

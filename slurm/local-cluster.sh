@@ -6,6 +6,7 @@
 #
 #   sudo slurm/local-cluster.sh            # start (or check) the cluster
 #   sudo slurm/local-cluster.sh stop       # stop the Slurm daemons and munged started here
+#   sudo slurm/local-cluster.sh munge      # only install the packages and start munged
 #
 # Jobs run as root here: mpirun inside a job then needs OMPI_ALLOW_RUN_AS_ROOT=1 and
 # OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 (the sbatch scripts set them). srun --mpi=pmix works; pmi2 does not.
@@ -54,6 +55,9 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
     for _ in $(seq 50); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 munge -n | unmunge >/dev/null || { echo "local-cluster: munged does not work" >&2; exit 1; }
+# `local-cluster.sh munge`: packages and munged only (Tests/scripts/slurm_multihost.sh runs its
+# own two-node cluster on the namespace test bed with them).
+if [ "${1:-}" = munge ]; then echo "local-cluster: munged is up"; exit 0; fi
 
 # ---- slurm.conf ----
 CPUS=${LOCAL_CLUSTER_CPUS:-$(nproc)}

@@ -74,12 +74,26 @@ run|agent)
     host=${1:?usage: netns_hosts.sh run HOST CMD...}; shift
     # OpenMPI's rsh launcher may pass options before the host name (e.g. -x); skip them.
     while [[ $host == -* ]]; do host=${1:?}; shift; done
+    # The cgroup mounts of the machine, outermost first (tmpfs at /sys/fs/cgroup before v1
+    # controllers under it; a pure cgroup2 machine has one line).
+    export CGROUPS=$(awk '$2 ~ "^/sys/fs/cgroup" { print $3 ":" $4 ":" $2 }' /proc/self/mounts | tr '\n' ' ')
     k=${host#h}
     [[ $k =~ ^[0-9]+$ ]] || { echo "netns_hosts: unknown host '$host'" >&2; exit 2; }
     ip netns list | grep -qw "$PREFIX$k" || { echo "netns_hosts: host $host is not up" >&2; exit 2; }
     # The rsh agent gets the remote command as one string (like ssh); `run` gets words.
     if [ "$cmd" = agent ]; then set -- bash -c "$*"; fi
-    exec ip netns exec "$PREFIX$k" unshare --uts -- bash -c 'hostname "$0"; exec "$@"' "$host" "$@"
+    # `ip netns exec` mounts a fresh /sys for the namespace, without the cgroup file systems that
+    # slurmd insists on finding: mount them again there, as the machine has them (only in this
+    # launch's mount namespace). CGROUPS lists them as "type:options:dir" (see below).
+    exec ip netns exec "$PREFIX$k" unshare --uts -- bash -c '
+        host=$1; shift
+        if ! mountpoint -q /sys/fs/cgroup; then
+            for m in $CGROUPS; do
+                IFS=: read -r type opts dir <<<"$m"
+                mkdir -p "$dir" 2>/dev/null; mount -t "$type" -o "$opts" "$type" "$dir" 2>/dev/null || true
+            done
+        fi
+        hostname "$host"; exec "$@"' bash "$host" "$@"
     ;;
 *)
     sed -n '2,17p' "$SELF" >&2

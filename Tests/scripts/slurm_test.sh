@@ -5,6 +5,10 @@
 #      limit) -> ranks checkpoint and stop -> job requeues itself -> resumes from that checkpoint
 #      -> reaches the final step.
 #
+#   With SLURM_TEST_CLUSTER=multihost the same test runs on a two-node cluster on the namespace test
+#   bed (Tests/scripts/slurm_multihost.sh: h1 + h2, one CPU each): `sbatch --nodes=2`, one rank per
+#   node, the ranks talking over TCP through `srun --mpi=pmix`.
+#
 #   Tests/scripts/slurm_test.sh <path of built ecg-dist> <small corpus .h5>
 #   e.g. Tests/scripts/slurm_test.sh .build/release/ecg-dist /tmp/synth200.h5
 #        (make one with: ecg-dist synth --records 200 --out /tmp/synth200.h5)
@@ -21,14 +25,25 @@ FAILED=0
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; FAILED=1; }
 
+if [ "${SLURM_TEST_CLUSTER:-local}" = multihost ]; then
+    CLUSTER_UP=("$ROOT/Tests/scripts/slurm_multihost.sh" up)
+    CLUSTER_DOWN=("$ROOT/Tests/scripts/slurm_multihost.sh" down)
+    CLIENT=("$ROOT/Tests/scripts/slurm_multihost.sh" client)     # sbatch & co. run on host h1
+    SHAPE=(--nodes=2 --ntasks-per-node=1)
+else
+    CLUSTER_UP=("$ROOT/slurm/local-cluster.sh")
+    CLUSTER_DOWN=("$ROOT/slurm/local-cluster.sh" stop)
+    CLIENT=(env)
+    SHAPE=()
+fi
 # Stop the cluster (and keep the logs of a failure) on every way out, also on errors and signals.
-cleanup() { "$ROOT/slurm/local-cluster.sh" stop >/dev/null 2>&1 || true; }
+cleanup() { "${CLUSTER_DOWN[@]}" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-"$ROOT/slurm/local-cluster.sh" >/dev/null
-echo "cluster up; work dir $WORK"
+"${CLUSTER_UP[@]}" >/dev/null
+echo "cluster (${SLURM_TEST_CLUSTER:-local}) up; work dir $WORK"
 
-field() { scontrol show job "$1" -o 2>/dev/null | grep -oE "(^| )$2=[^ ]*" | head -1 | cut -d= -f2; }
+field() { "${CLIENT[@]}" scontrol show job "$1" -o 2>/dev/null | grep -oE "(^| )$2=[^ ]*" | head -1 | cut -d= -f2; }
 
 # Waits until job $1 is finished (COMPLETED/FAILED/...) with at least $2 restarts. A requeued job
 # is held PENDING (Reason=BeginTime) for one credential lifetime, 10 s on the local cluster
@@ -49,7 +64,7 @@ wait_done() {
 }
 
 submit() {  # submit <out dir> <steps> <checkpoint every> [extra args] [extra --export assignments]
-    sbatch --parsable --time=10 --output="$WORK/%x-%j.out" \
+    "${CLIENT[@]}" sbatch --parsable --time=10 "${SHAPE[@]}" --output="$WORK/%x-%j.out" \
         --export=ALL,ECG_DIST="$ECG_DIST",DATA="$DATA",OUT="$1",MODEL=vit-tiny,STEPS="$2",GLOBAL_BATCH=8,CHECKPOINT_EVERY="$3",EXTRA_ARGS="${4:-}"${5:+,$5} \
         "$ROOT/slurm/pretrain.sbatch"
 }
@@ -62,6 +77,9 @@ wait_done "$JOB" 0 || true
 [ "$(field "$JOB" JobState)" = COMPLETED ] && pass "job $JOB COMPLETED" || fail "job $JOB state $(field "$JOB" JobState)"
 [ "$(field "$JOB" ExitCode)" = 0:0 ] && pass "exit code 0:0" || fail "exit code $(field "$JOB" ExitCode)"
 grep -q "ecg-dist pretrain: 2 rank(s)" "$LOG" && pass "log shows 2 ranks" || fail "log does not show 2 ranks"
+if [ "${SLURM_TEST_CLUSTER:-local}" = multihost ]; then
+    grep -qE "2 tasks on h\[1-2\]" "$LOG" && pass "one rank on each of h1 and h2" || fail "job not spread over h1, h2: $(head -1 "$LOG")"
+fi
 [ -f "$WORK/run1/checkpoints/step-00000006.ckpt" ] && pass "checkpoint step 6 written" || fail "no final checkpoint"
 [ -f "$WORK/run1/checkpoints/step-00000003.ckpt" ] && pass "checkpoint step 3 written" || fail "no step-3 checkpoint"
 if grep -m1 '^flags' /proc/cpuinfo | grep -qw avx2; then
@@ -75,7 +93,7 @@ STEPS=200
 JOB=$(submit "$WORK/run2" $STEPS 100000 "--log-every 5")
 LOG="$WORK/ecg-pretrain-$JOB.out"
 for _ in $(seq 600); do grep -qE "^step [1-9][0-9]*/$STEPS" "$LOG" 2>/dev/null && break; sleep 0.2; done
-scancel --signal=USR1 --batch "$JOB"
+"${CLIENT[@]}" scancel --signal=USR1 --batch "$JOB"
 wait_done "$JOB" 1 || true
 echo "---- log of job $JOB ----"; cat "$LOG"; echo "----"
 [ "$(field "$JOB" JobState)" = COMPLETED ] && pass "requeued job $JOB COMPLETED" || fail "job $JOB state $(field "$JOB" JobState)"
