@@ -56,13 +56,14 @@ final class TransformerStack {
     private var gradientSlabs: [FloatBuffer] = []
     private(set) var batch = 0, tokens = 0
     private var keptActivations = false
-    /// Token rows (per sample) at which the last forward needed outputs, nil = all. The last block
-    /// then computes queries, attention output, residual, LN2 and MLP only at those rows (keys and
-    /// values still from all tokens); no loss uses the others. A thread packs its samples' selected
+    /// Token rows of each sample at which the last forward needed outputs, nil = all; every sample
+    /// has the same number of them (JEPA targets: one count per batch, a layout per sample). The
+    /// last block then computes queries, attention output, residual, LN2 and MLP only at those rows
+    /// (keys and values still from all tokens); no loss uses the others. A thread packs its samples' selected
     /// rows at the START of its own row range r0..<r0+rows of the usual buffers (so threads never
     /// touch each other's rows, even when a forward-only stack shares one set between blocks); only
     /// queries, output and their gradients get compact [batch·selected, ·] buffers of their own.
-    private(set) var outputTokens: [Int]?
+    private(set) var outputTokens: [[Int]]?
     private let topQueries = FloatBuffer(), topOutput = FloatBuffer()
     private let dTop = FloatBuffer(), dTopQueries = FloatBuffer()
 
@@ -78,14 +79,25 @@ final class TransformerStack {
     var depth: Int { blocks.count }
 
     /// Buffer for the stack input (token matrix [batch·tokens, dim]); fill it, then call forward.
-    /// With `outputTokens` (token indices within a sample) the output has only those rows.
+    /// With `outputTokens` (token indices within a sample, the same for every sample) the output
+    /// has only those rows.
     func inputBuffer(batch: Int, tokens: Int, keepActivations: Bool, outputTokens: [Int]? = nil) -> UnsafeMutablePointer<Float> {
-        precondition(outputTokens == nil || depth > 0, "selected output rows need at least one block")
-        precondition(outputTokens?.allSatisfy { $0 >= 0 && $0 < tokens } ?? true, "output token index out of range")
+        inputBuffer(batch: batch, tokens: tokens, keepActivations: keepActivations,
+                    outputTokensPerSample: outputTokens.map { Array(repeating: $0, count: batch) })
+    }
+
+    /// As above with each sample's own output token rows (`batch` lists of one length).
+    func inputBuffer(batch: Int, tokens: Int, keepActivations: Bool, outputTokensPerSample: [[Int]]?) -> UnsafeMutablePointer<Float> {
+        precondition(outputTokensPerSample == nil || depth > 0, "selected output rows need at least one block")
+        if let selection = outputTokensPerSample {
+            precondition(selection.count == batch, "one output-row list per sample")
+            precondition(selection.allSatisfy { $0.count == selection[0].count }, "every sample selects the same number of rows")
+            precondition(selection.allSatisfy { $0.allSatisfy { $0 >= 0 && $0 < tokens } }, "output token index out of range")
+        }
         self.batch = batch; self.tokens = tokens; keptActivations = keepActivations
-        self.outputTokens = outputTokens
+        self.outputTokens = outputTokensPerSample
         if let outputTokens {
-            let topRows = batch * outputTokens.count
+            let topRows = batch * selectedCount(outputTokens)
             topQueries.reserve(topRows * dim); topOutput.reserve(topRows * dim)
         }
         let rows = batch * tokens
@@ -109,7 +121,9 @@ final class TransformerStack {
     }
 
     /// Output rows per sample: all tokens, or the selected output tokens.
-    var outputRowsPerSample: Int { outputTokens?.count ?? tokens }
+    var outputRowsPerSample: Int { outputTokens.map(selectedCount) ?? tokens }
+
+    private func selectedCount(_ selection: [[Int]]) -> Int { selection.first?.count ?? 0 }
 
     /// The last forward's output [batch·outputRowsPerSample, dim].
     var outputStream: UnsafeMutablePointer<Float> { outputTokens == nil ? stream(depth) : topOutput.pointer }
@@ -144,7 +158,7 @@ final class TransformerStack {
     /// rows or all tokens), its first token row r0 and row count, and its first output row c0 and
     /// output row count (selected rows are packed per sample).
     private func tileGeometry(_ l: Int, _ samples: Range<Int>) -> (shape: AttentionShape, r0: Int, rows: Int, c0: Int, outRows: Int) {
-        let m = selectedTokens(l)?.count ?? tokens
+        let m = selectedTokens(l).map(selectedCount) ?? tokens
         let shape = AttentionShape(batch: batch, tokens: tokens, dim: dim, heads: heads, queries: m)
         return (shape, samples.lowerBound * tokens, samples.count * tokens, samples.lowerBound * m, samples.count * m)
     }
@@ -158,15 +172,16 @@ final class TransformerStack {
     }
 
     /// Output-row selection of block l: the selected tokens for the last block, else nil (all).
-    private func selectedTokens(_ l: Int) -> [Int]? { l == depth - 1 ? outputTokens : nil }
+    private func selectedTokens(_ l: Int) -> [[Int]]? { l == depth - 1 ? outputTokens : nil }
 
-    /// Copies rows `tokenRows` of each of `count` samples (`tokens` rows of stride `srcStride`
-    /// each) to consecutive rows of `dst` (stride `width`), `width` floats per row.
-    private func gatherRows(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, samples count: Int,
-                            tokenRows: [Int], width: Int, srcStride: Int) {
-        let m = tokenRows.count
-        for b in 0..<count {
-            for (j, t) in tokenRows.enumerated() {
+    /// Copies each sample's rows `tokenRows[s]` (s in `samples`; `tokens` rows of stride
+    /// `srcStride` per sample, the first sample at `src`) to consecutive rows of `dst` (stride
+    /// `width`), `width` floats per row.
+    private func gatherRows(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, samples: Range<Int>,
+                            tokenRows: [[Int]], width: Int, srcStride: Int) {
+        let m = selectedCount(tokenRows)
+        for b in 0..<samples.count {
+            for (j, t) in tokenRows[samples.lowerBound + b].enumerated() {
                 (dst + (b * m + j) * width).update(from: src + (b * tokens + t) * srcStride, count: width)
             }
         }
@@ -187,7 +202,7 @@ final class TransformerStack {
         linearForward(qkv, ln1, w + p.qkv, rows: rows, inFeatures: dim, outFeatures: 3 * dim)
         var queryRows: UnsafePointer<Float>?
         if let top {
-            gatherRows(topQueries.pointer + c0 * dim, qkv, samples: samples.count, tokenRows: top, width: dim, srcStride: 3 * dim)
+            gatherRows(topQueries.pointer + c0 * dim, qkv, samples: samples, tokenRows: top, width: dim, srcStride: 3 * dim)
             queryRows = UnsafePointer(topQueries.pointer)
         }
         // The attention kernel indexes by sample b (out row b·m, probs tile b·heads·m·n): shift
@@ -200,7 +215,7 @@ final class TransformerStack {
         // and applies GELU in place: two copies fewer and half the MLP's cache footprint.
         let inPlace = !keptActivations && top == nil
         let mid = inPlace ? x : a.mid.pointer + r0 * dim
-        if let top { gatherRows(mid, x, samples: samples.count, tokenRows: top, width: dim, srcStride: dim) }
+        if let top { gatherRows(mid, x, samples: samples, tokenRows: top, width: dim, srcStride: dim) }
         else if !inPlace { mid.update(from: x, count: rows * dim) }
         sgemm(false, true, outRows, dim, dim, 1, attn, dim, w + p.proj, dim, 1, mid, dim)
         layerNormForward(out: ln2, mean: a.mean2.pointer + r0, rstd: a.rstd2.pointer + r0, x: mid,
@@ -230,7 +245,7 @@ final class TransformerStack {
         dHidden.reserve(rows * hiddenDim); dBranch.reserve(rows * dim)
         dqkv.reserve(rows * 3 * dim); dProbs.reserve(scratchPerChunk * chunks)
         if let outputTokens {   // the selected last block reads its output gradient from dTop
-            let topRows = batch * outputTokens.count
+            let topRows = batch * selectedCount(outputTokens)
             dTop.reserve(topRows * dim).update(from: dx, count: topRows * dim)
             dTopQueries.reserve(topRows * dim)
         }
@@ -294,7 +309,7 @@ final class TransformerStack {
                     (dqkv.pointer + (r0 + b * tokens + t) * 3 * dim).update(repeating: 0, count: dim)
                     (dx + (b * tokens + t) * dim).update(repeating: 0, count: dim)
                 }
-                for (j, t) in top.enumerated() {
+                for (j, t) in top[s0 + b].enumerated() {
                     (dqkv.pointer + (r0 + b * tokens + t) * 3 * dim).update(from: dTopQueries.pointer + (c0 + b * m + j) * dim, count: dim)
                     (dx + (b * tokens + t) * dim).update(from: dy + (b * m + j) * dim, count: dim)
                 }

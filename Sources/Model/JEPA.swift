@@ -48,22 +48,39 @@ public final class JEPAModel {
         target.values.update(from: params.values, count: encoderParameterCount)
     }
 
-    /// Forward + backward of one micro-batch [batch, samples, 12]; ADDS gradients · gradScale into
-    /// params.grads and returns the mean L1 loss. Indices are sorted patch indices < patches.
+    /// Forward + backward of one micro-batch [batch, samples, 12] with one mask for every sample;
+    /// ADDS gradients · gradScale into params.grads and returns the mean L1 loss. Indices are
+    /// sorted patch indices < patches.
     public func step(input: UnsafePointer<Float>, batch: Int, contextIndices: [Int], targetIndices: [Int],
                      gradScale: Float, onGradientsReady: GradientsReadyCallback?) -> Float {
-        precondition(!contextIndices.isEmpty && !targetIndices.isEmpty, "JEPA step needs context and target patches")
-        precondition((contextIndices + targetIndices).allSatisfy { $0 >= 0 && $0 < patches }, "patch index out of range")
-        let dim = config.dim, nt = targetIndices.count
+        let shared = JEPAMask(contextIndices: contextIndices, targetIndices: targetIndices)
+        return step(input: input, masks: Array(repeating: shared, count: batch), gradScale: gradScale, onGradientsReady: onGradientsReady)
+    }
+
+    /// The same with a mask per sample (`masks.count` samples); all masks have the same numbers of
+    /// context and target patches (MaskGenerator.masks draws them so), their layouts may differ.
+    public func step(input: UnsafePointer<Float>, masks: [JEPAMask], gradScale: Float,
+                     onGradientsReady: GradientsReadyCallback?) -> Float {
+        let batch = masks.count
+        precondition(batch > 0, "JEPA step needs at least one sample")
+        let nc = masks[0].contextIndices.count, nt = masks[0].targetIndices.count
+        precondition(nc > 0 && nt > 0, "JEPA step needs context and target patches")
+        precondition(masks.allSatisfy { $0.contextIndices.count == nc && $0.targetIndices.count == nt },
+                     "every mask of a batch has the same numbers of context and target patches")
+        precondition(masks.allSatisfy { ($0.contextIndices + $0.targetIndices).allSatisfy { $0 >= 0 && $0 < patches } },
+                     "patch index out of range")
+        let dim = config.dim
+        let context = masks.map(\.contextIndices), targets = masks.map(\.targetIndices)
         // Target: EMA encoder on all patches, output only at the target patches (token = 1 + patch),
         // [batch, nt, dim]; valid until the target encoder's next forward.
         let tgt = targetEncoder.forward(weights: target.values, input: input, batch: batch, samples: samples,
-                                        patchIndices: nil, outputTokens: targetIndices.map { $0 + 1 })
+                                        patchIndicesPerSample: nil, outputTokensPerSample: targets.map { $0.map { $0 + 1 } })
         lastTargetRows = tgt
         let w = UnsafePointer(params.values)
-        let ctxOut = encoder.forward(weights: w, input: input, batch: batch, samples: samples, patchIndices: contextIndices)
+        let ctxOut = encoder.forward(weights: w, input: input, batch: batch, samples: samples,
+                                     patchIndicesPerSample: context, outputTokensPerSample: nil)
         let pred = predictor.forward(weights: w, encoderOutput: ctxOut, batch: batch, totalPatches: patches,
-                                     contextIndices: contextIndices, targetIndices: targetIndices)
+                                     contextPerSample: context, targetsPerSample: targets)
         lastPrediction = pred
         let dPred = dPrediction.reserve(batch * nt * dim)
         lastLoss = l1LossForwardBackward(pred: pred, target: tgt, dPred: dPred, count: batch * nt * dim, gradScale: gradScale)

@@ -3,9 +3,15 @@
 // A mask splits the P patches of a recording into a small visible context and the masked targets the
 // predictor has to reconstruct in latent space. The targets are a few long contiguous blocks: a short
 // masked gap could be solved by interpolating its neighbours, a block of >= 10 patches (>= 0.5 s at
-// 25 patches/s) needs the model to understand the beat. One mask serves the whole batch, and it is a
-// pure function of (seed, step), so every rank draws the same mask without communicating and a
-// resumed run sees the masks it would have seen.
+// 25 patches/s) needs the model to understand the beat.
+//
+// As in the paper's code (kweimann/ECG-JEPA, data/masks.py), the keep count is drawn once per batch
+// (every sample of a step has the same number of visible patches, so the batch stays rectangular)
+// and each sample gets its own block layout. The count is a pure function of (seed, step) and a
+// layout of (seed, step, position of the sample in the global batch), so every rank draws the
+// masks of its samples without communicating, any number of ranks sees the same masks, and a
+// resumed run sees the masks it would have seen. `mask(seed:step:)` — one mask shared by the whole
+// batch, the recipe this project started from — stays available (PretrainConfig.maskPerSample).
 //
 // Sampling, in this order (all uniform so the distributions are easy to state):
 //   1. keep ratio r ~ U[minKeepRatio, maxKeepRatio]; K = round(r * P) visible patches, M = P - K masked.
@@ -98,11 +104,34 @@ public struct MaskGenerator: Sendable, Equatable {
         return mask(using: &rng)
     }
 
+    /// The masks of the samples at `positions` of step `step`'s global batch: one visible count
+    /// for the whole step (drawn as the shared mask draws it), a block layout per position.
+    public func masks(seed: UInt64, step: Int, positions: Range<Int>) -> [JEPAMask] {
+        var stepRNG = SplitMix64(seed: seed, stream: RNGStream.mask.rawValue, counter: UInt64(truncatingIfNeeded: step))
+        let keep = keepCount(using: &stepRNG)
+        return positions.map { position in
+            // One counter per (step, position): 2^24 positions per global batch before two meet.
+            let counter = UInt64(truncatingIfNeeded: step) << 24 | UInt64(position & 0xFF_FFFF)
+            var rng = SplitMix64(seed: seed, stream: RNGStream.maskLayout.rawValue, counter: counter)
+            return layout(keep: keep, using: &rng)
+        }
+    }
+
     /// Draws one mask from an explicit generator (the (seed, step) form is what training uses).
     public func mask(using rng: inout SplitMix64) -> JEPAMask {
-        let p = patchCount
+        let keep = keepCount(using: &rng)
+        return layout(keep: keep, using: &rng)
+    }
+
+    /// K = round(r · P) visible patches, r ~ U[minKeepRatio, maxKeepRatio], clamped to 1 … P − 1.
+    func keepCount(using rng: inout SplitMix64) -> Int {
         let keepRatio = minKeepRatio + (maxKeepRatio - minKeepRatio) * rng.nextDouble()
-        let keep = min(max(Int((keepRatio * Double(p)).rounded()), 1), p - 1)
+        return min(max(Int((keepRatio * Double(patchCount)).rounded()), 1), patchCount - 1)
+    }
+
+    /// Steps 2–4 of the file comment: the block layout of a mask with `keep` visible patches.
+    func layout(keep: Int, using rng: inout SplitMix64) -> JEPAMask {
+        let p = patchCount
         let masked = p - keep
 
         // Graceful degradation: when M < minBlockLength the only way to get long runs is one block.

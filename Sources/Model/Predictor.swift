@@ -50,8 +50,19 @@ public final class Predictor {
     /// patches, [batch, nt, dim]; valid until the next call.
     public func forward(weights w: UnsafePointer<Float>, encoderOutput: UnsafePointer<Float>, batch: Int,
                         totalPatches: Int, contextIndices: [Int], targetIndices: [Int]) -> UnsafePointer<Float> {
+        forward(weights: w, encoderOutput: encoderOutput, batch: batch, totalPatches: totalPatches,
+                contextPerSample: Array(repeating: contextIndices, count: batch),
+                targetsPerSample: Array(repeating: targetIndices, count: batch))
+    }
+
+    /// As above with each sample's own context and target patches (the same counts in every sample).
+    public func forward(weights w: UnsafePointer<Float>, encoderOutput: UnsafePointer<Float>, batch: Int,
+                        totalPatches: Int, contextPerSample: [[Int]], targetsPerSample: [[Int]]) -> UnsafePointer<Float> {
         let pd = config.predDim, dim = config.dim
-        let nc = contextIndices.count, nt = targetIndices.count
+        let nc = contextPerSample.first?.count ?? 0, nt = targetsPerSample.first?.count ?? 0
+        precondition(contextPerSample.count == batch && targetsPerSample.count == batch
+                     && contextPerSample.allSatisfy { $0.count == nc } && targetsPerSample.allSatisfy { $0.count == nt },
+                     "one context and one target list per sample, each of one length")
         let ctxTokens = 1 + nc, tokens = ctxTokens + nt
         lastBatch = batch; lastContext = nc; lastTargets = nt; lastEncoderOutput = encoderOutput
         let e = embedded.reserve(batch * ctxTokens * pd)
@@ -62,8 +73,8 @@ public final class Predictor {
         for b in 0..<batch {
             let zb = z + b * tokens * pd, eb = e + b * ctxTokens * pd
             zb.update(from: eb, count: pd)    // register token: no position
-            for (j, idx) in contextIndices.enumerated() { addRows(zb + (1 + j) * pd, eb + (1 + j) * pd, pos + idx * pd, count: pd) }
-            for (j, idx) in targetIndices.enumerated() { addRows(zb + (ctxTokens + j) * pd, w + maskToken, pos + idx * pd, count: pd) }
+            for (j, idx) in contextPerSample[b].enumerated() { addRows(zb + (1 + j) * pd, eb + (1 + j) * pd, pos + idx * pd, count: pd) }
+            for (j, idx) in targetsPerSample[b].enumerated() { addRows(zb + (ctxTokens + j) * pd, w + maskToken, pos + idx * pd, count: pd) }
         }
         let yt = stack.forward(weights: w)
         let rows = batch * nt

@@ -21,7 +21,7 @@ public final class ViTEncoder {
     private let output = FloatBuffer(), normMean = FloatBuffer(), normRstd = FloatBuffer()
     private let dTokens = FloatBuffer(), dPatchWeight = FloatBuffer()
     private lazy var positionTables = PositionTableCache(dim: config.dim)
-    private var lastBatch = 0, lastPatchIndices: [Int] = [], lastPatchInput: UnsafePointer<Float>?
+    private var lastBatch = 0, lastPatchInput: UnsafePointer<Float>?
 
     public init(config: ViTConfig, layout: inout ParameterLayout, prefix: String) {
         self.config = config
@@ -62,19 +62,29 @@ public final class ViTEncoder {
     /// skips the rest of its work.
     public func forward(weights w: UnsafePointer<Float>, input: UnsafePointer<Float>, batch: Int, samples: Int,
                         patchIndices: [Int]?, outputTokens: [Int]? = nil) -> UnsafePointer<Float> {
+        forward(weights: w, input: input, batch: batch, samples: samples,
+                patchIndicesPerSample: patchIndices.map { Array(repeating: $0, count: batch) },
+                outputTokensPerSample: outputTokens.map { Array(repeating: $0, count: batch) })
+    }
+
+    /// As above with each sample's own visible patches and output tokens (JEPA masks: the same
+    /// counts in every sample of a batch, a layout per sample).
+    public func forward(weights w: UnsafePointer<Float>, input: UnsafePointer<Float>, batch: Int, samples: Int,
+                        patchIndicesPerSample: [[Int]]?, outputTokensPerSample: [[Int]]?) -> UnsafePointer<Float> {
         let dim = config.dim, pl = config.patchLength
         let totalPatches = config.patches(forSamples: samples)
-        let n = patchIndices?.count ?? totalPatches
+        let n = patchIndicesPerSample?.first?.count ?? totalPatches
+        precondition(patchIndicesPerSample.map { $0.count == batch && $0.allSatisfy { $0.count == n } } ?? true,
+                     "one patch list per sample, all of one length")
         let tokens = n + 1, rows = batch * n
         lastBatch = batch
-        lastPatchIndices = patchIndices ?? Array(0..<totalPatches)
         // 1. Patch matrix [batch·n, 300]: with time-major input every patch is contiguous.
         var patchInput = input
-        if let patchIndices {
+        if let patchIndicesPerSample {
             let dst = patches.reserve(rows * pl)
             for b in 0..<batch {
                 let sample = input + b * samples * config.channels
-                for (j, idx) in patchIndices.enumerated() { (dst + (b * n + j) * pl).update(from: sample + idx * pl, count: pl) }
+                for (j, idx) in patchIndicesPerSample[b].enumerated() { (dst + (b * n + j) * pl).update(from: sample + idx * pl, count: pl) }
             }
             patchInput = UnsafePointer(dst)
         } else if samples != totalPatches * config.patchSize || keepsActivationsForBackward {
@@ -96,11 +106,12 @@ public final class ViTEncoder {
         linearForward(e, patchInput, wr, rows: rows, inFeatures: pl, outFeatures: dim)
         // 3. Tokens: register first (no position), then patch embedding + sin-cos position.
         let x = stack.inputBuffer(batch: batch, tokens: tokens, keepActivations: keepsActivationsForBackward,
-                                  outputTokens: outputTokens)
+                                  outputTokensPerSample: outputTokensPerSample)
         let pos = positionTable(patches: totalPatches)
         for b in 0..<batch {
             (x + b * tokens * dim).update(from: w + registerToken, count: dim)
-            for (j, idx) in lastPatchIndices.enumerated() {
+            for j in 0..<n {
+                let idx = patchIndicesPerSample?[b][j] ?? j
                 addRows(x + (b * tokens + 1 + j) * dim, e + (b * n + j) * dim, pos + idx * dim, count: dim)
             }
         }

@@ -20,6 +20,9 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var maskMinKeep: Double = 0.15
     public var maskMaxKeep: Double = 0.25
     public var maskMinBlock: Int = 10
+    /// One visible count per step but a block layout per sample, as the paper's code draws them
+    /// (true, the default), or one mask shared by the whole global batch (false).
+    public var maskPerSample: Bool = true
     public var warmupSteps: Int = 10_000
     public var lrStart: Double = 1e-6
     public var lrPeak: Double = 1e-3

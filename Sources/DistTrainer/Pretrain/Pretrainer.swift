@@ -139,7 +139,13 @@ final class Pretrainer {
 
             // --- forward/backward over micro-batches; the last one overlaps the all-reduce ---
             let t1 = Date()
-            let mask = masks.mask(seed: config.seed, step: step)
+            // This rank's samples are positions slice.lowerBound… of the global batch: the masks
+            // of a position do not depend on how many ranks share the batch.
+            let slice = SampleStream.rankSlice(globalBatch: config.globalBatch, rank: comm.rank, size: comm.size)
+            precondition(slice.count == batch.count, "loader batch does not match this rank's slice")
+            let stepMasks = config.maskPerSample
+                ? masks.masks(seed: config.seed, step: step, positions: slice)
+                : Array(repeating: masks.mask(seed: config.seed, step: step), count: slice.count)
             model.params.zeroGrads()
             reducer.beginStep()
             var localLossSum = 0.0
@@ -148,8 +154,7 @@ final class Pretrainer {
             while offset < batch.count {
                 let n = min(config.microBatch, batch.count - offset)
                 let isLast = offset + n == batch.count
-                let loss = model.step(input: batch.data + offset * perSample, batch: n,
-                                      contextIndices: mask.contextIndices, targetIndices: mask.targetIndices,
+                let loss = model.step(input: batch.data + offset * perSample, masks: Array(stepMasks[offset..<(offset + n)]),
                                       gradScale: Float(n) / Float(config.globalBatch),
                                       onGradientsReady: isLast ? reducer.gradientsReady : nil)
                 localLossSum += Double(loss) * Double(n)
