@@ -8,7 +8,7 @@ public struct CSVTable {
     public let rows: [[String]]
 
     public static func load(path: String) throws -> CSVTable {
-        let bytes = try readFileBytes(path)
+        let bytes = try readDataFile(path)
         guard !bytes.isEmpty else { throw ECGDataError(.emptyFile, path, "CSV file is empty (0 bytes)") }
         guard String(validating: bytes, as: UTF8.self) != nil else { throw ECGDataError(.notUTF8, path, "CSV file is not valid UTF-8") }
         return try parse(bytes, path: path)

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import MPIShim
 
 /// A label task as stored in a corpus: `labels/<name>` (N × labelNames.count uint8) and `labels/<name>_names`.
@@ -95,7 +96,7 @@ public final class CorpusWriter {
         self.path = path
         self.source = source
         self.tasks = tasks
-        temporaryPath = "\(path).tmp-\(ProcessInfo.processInfo.processIdentifier)"
+        temporaryPath = AtomicFile.temporaryPath(for: path)
         batchCapacity = max(1, batchSize)
         pendingSignals = .allocate(capacity: batchCapacity * Self.samples * Self.leads)
         pendingLabels = Array(repeating: [], count: tasks.count)
@@ -279,8 +280,8 @@ public final class CorpusWriter {
             if FileManager.default.fileExists(atPath: path) && !FileManager.default.fileExists(atPath: temporaryPath) {
                 throw ECGDataError(.badCorpus, temporaryPath, "temporary corpus vanished")
             }
-            guard rename(temporaryPath, path) == 0 else {
-                throw ECGDataError(.badCorpus, path, "cannot move \(temporaryPath) into place: \(String(cString: strerror(errno)))")
+            do { try AtomicFile.moveIntoPlace(temporaryPath, to: path) } catch let error as FileError {
+                throw ECGDataError(.badCorpus, error.path, error.message)
             }
             finished = true
         } catch {

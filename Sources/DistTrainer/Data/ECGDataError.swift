@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// A problem with an input ECG file (WFDB record, PTB-XL table, corpus). Always names the file.
 public struct ECGDataError: Error, CustomStringConvertible, LocalizedError, Equatable {
@@ -20,26 +21,9 @@ public struct ECGDataError: Error, CustomStringConvertible, LocalizedError, Equa
     public var errorDescription: String? { description }
 }
 
-/// Reads a whole file into a byte array with one read(2) loop; errors name the file.
-func readFileBytes(_ path: String) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else {
-        throw ECGDataError(.missingFile, path, errno == ENOENT ? "file not found" : "file cannot be read (\(String(cString: strerror(errno))))")
+/// A whole input file (Model's `readFileBytes`), its failures reported as a missing input file.
+func readDataFile(_ path: String) throws -> [UInt8] {
+    do { return try readFileBytes(path) } catch let error as FileError {
+        throw ECGDataError(.missingFile, error.path, error.message)
     }
-    defer { close(fd) }
-    var info = stat()
-    guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw ECGDataError(.missingFile, path, "not a regular file") }
-    let size = Int(info.st_size)
-    var failed = false
-    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-        var done = 0
-        while done < size {
-            let got = Foundation.read(fd, buffer.baseAddress! + done, size - done)
-            if got <= 0 { failed = got < 0; break }
-            done += got
-        }
-        initialized = done
-    }
-    if failed { throw ECGDataError(.missingFile, path, "read error: \(String(cString: strerror(errno)))") }
-    return bytes
 }

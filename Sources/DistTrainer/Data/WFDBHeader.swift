@@ -36,7 +36,7 @@ public struct WFDBHeader: Sendable {
 
     /// Reads and parses a header file. Errors name `path`.
     public static func load(path: String) throws -> WFDBHeader {
-        let bytes = try readFileBytes(path)
+        let bytes = try readDataFile(path)
         guard !bytes.isEmpty else { throw ECGDataError(.emptyFile, path, "header file is empty (0 bytes)") }
         return try parse(bytes: bytes, path: path)
     }

@@ -63,7 +63,7 @@ struct WFDBSignalFiles {
             guard specs.allSatisfy({ $0.format == specs[0].format }) else {
                 throw ECGDataError(.unsupported, headerPath, "signals in \(name) use different formats")
             }
-            let bytes = try readFileBytes(filePath)
+            let bytes = try readDataFile(filePath)
             guard !bytes.isEmpty else { throw ECGDataError(.emptyFile, filePath, "signal file is empty (0 bytes)") }
             var layout = try SignalFileLayout(format: specs[0].format, signalsInFile: specs.count,
                                               byteOffset: specs[0].byteOffset ?? 0, path: filePath)

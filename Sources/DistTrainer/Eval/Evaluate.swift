@@ -94,13 +94,6 @@ public func evaluate(encoderWeights: UnsafePointer<Float>, config: ViTConfig, da
                  config: config, data: data, options: options, log: log)
 }
 
-/// Floats of a standalone encoder layout (what `encoderWeights` must hold).
-public func encoderParameterCount(_ config: ViTConfig) -> Int {
-    var layout = ParameterLayout()
-    _ = ViTEncoder(config: config, layout: &layout, prefix: "encoder.")
-    return layout.count
-}
-
 /// Resolves `--task`: empty or "every" = every task in the file; otherwise the named ones.
 func selectTasks(_ names: [String], data: EvalDataset) throws -> [EvalTask] {
     if names.isEmpty || names == ["every"] { return data.tasks }

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 // Results of an evaluation run: one row per (task, mode), each with the per-seed numbers and their
 // mean ± std. Rendered as a Markdown table (printed and written) and as JSON; both files are

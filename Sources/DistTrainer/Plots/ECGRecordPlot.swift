@@ -1,3 +1,4 @@
+import Model
 // A 12-lead ECG on ECG paper, laid out like a clinical printout: 25 mm/s, 10 mm/mV, four columns of
 // 2.5 s (I II III | aVR aVL aVF | V1 V2 V3 | V4 V5 V6) and a 10-s lead II rhythm strip, with a 1 mV
 // calibration pulse at the start of every row.
@@ -12,7 +13,7 @@ public enum ECGRecordPlot {
     public static func render(signal: [Float], leads: Int = 12, sampleRate: Int, leadNames: [String],
                               title: String, subtitle: String = "") throws -> SVGDocument {
         guard leads == 12, leadNames.count == 12, signal.count % 12 == 0, sampleRate > 0 else {
-            throw PlotError(path: title, "record plot needs 12 leads (got \(leads) leads, \(leadNames.count) names)")
+            throw FileError(title, "record plot needs 12 leads (got \(leads) leads, \(leadNames.count) names)")
         }
         let samples = signal.count / 12
         let seconds = Double(samples) / Double(sampleRate)

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// Curves read from a training metrics JSONL file: one JSON object per line, e.g.
 /// `{"step": 10, "loss": 0.5, "lr": 1e-4, ...}` and `{"step": 100, "eval": {"<task>": {"test_auc": 0.8}}}`.
@@ -16,7 +17,7 @@ public struct MetricsSeries: Sendable {
     /// is ignored; any other malformed line is an error naming the line.
     public static func read(path: String) throws -> MetricsSeries {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw PlotError(path: path, "cannot read metrics file (missing or unreadable)")
+            throw FileError(path, "cannot read metrics file (missing or unreadable)")
         }
         let text = String(decoding: data, as: UTF8.self)
         let endsWithNewline = text.hasSuffix("\n")
@@ -30,10 +31,10 @@ public struct MetricsSeries: Sendable {
                 object = try JSONSerialization.jsonObject(with: Data(line.utf8))
             } catch {
                 if lineIndex == lines.count - 1 && !endsWithNewline { continue }
-                throw PlotError(path: path, "line \(lineIndex + 1) is not valid JSON")
+                throw FileError(path, "line \(lineIndex + 1) is not valid JSON")
             }
             guard let dict = object as? [String: Any] else {
-                throw PlotError(path: path, "line \(lineIndex + 1) is not a JSON object")
+                throw FileError(path, "line \(lineIndex + 1) is not a JSON object")
             }
             guard let step = numeric(dict["step"]) else { continue }
             if let v = numeric(dict["loss"]), v.isFinite { series.loss.append((step, v)) }
@@ -63,7 +64,7 @@ public enum MetricsPlot {
     /// Stacked panels sharing the step axis: training loss (log scale when it spans > 1.5 decades),
     /// learning rate, and evaluation AUCs. Panels without data are left out.
     public static func render(_ m: MetricsSeries, title: String) throws -> SVGDocument {
-        guard !m.isEmpty else { throw PlotError(path: title, "no loss, lr or eval AUC values to plot") }
+        guard !m.isEmpty else { throw FileError(title, "no loss, lr or eval AUC values to plot") }
         var panels: [(label: String, series: [(String, [(step: Double, value: Double)])], logY: Bool)] = []
         if !m.loss.isEmpty {
             let positive = m.loss.allSatisfy { $0.value > 0 }

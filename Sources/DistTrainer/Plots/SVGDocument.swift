@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 // A minimal SVG writer: the plots only need lines, polylines, rectangles, text and one pattern.
 // Coordinates are in pixels; numbers are written with one decimal to keep files small.
@@ -82,13 +83,7 @@ public struct SVGDocument {
     }
 
     /// Writes the document; errors name the file.
-    public func write(to path: String) throws {
-        do {
-            try svg.write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            throw PlotError(path: path, "cannot write SVG: \(error.localizedDescription)")
-        }
-    }
+    public func write(to path: String) throws { try AtomicFile.write(svg, to: path) }
 
     static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
@@ -101,14 +96,6 @@ public struct SVGDocument {
         if r == r.rounded() { return String(Int(r)) }
         return String(format: "%.1f", r)
     }
-}
-
-public struct PlotError: Error, CustomStringConvertible, LocalizedError {
-    public let path: String
-    public let message: String
-    public init(path: String, _ message: String) { self.path = path; self.message = message }
-    public var description: String { "\(path): \(message)" }
-    public var errorDescription: String? { description }
 }
 
 /// "Nice" axis ticks (1, 2, 5 x 10^k steps) covering [lo, hi].

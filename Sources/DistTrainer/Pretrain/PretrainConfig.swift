@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// Everything that defines a pre-training run. Defaults are the paper's recipe (Weimann & Conrad
 /// 2024): ViT-XS, 100k steps, global batch 2048, LR warmup 1e-6→1e-3 over 10k steps then cosine to

@@ -39,11 +39,11 @@ public enum SynthCorpus {
     /// otherwise every rank of `comm` must call this with the same arguments.
     public static func write(path: String, records: Int, seed: UInt64, comm: Communicator?,
                              batchSize: Int = 64) throws -> SynthCorpusReport {
-        guard records > 0 else { throw SynthError(path: path, "--records must be at least 1 (got \(records))") }
+        guard records > 0 else { throw FileError(path, "--records must be at least 1 (got \(records))") }
         let directory = (path as NSString).deletingLastPathComponent
         var isDirectory: ObjCBool = false
         if !directory.isEmpty, !(FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue) {
-            throw SynthError(path: path, "output directory \(directory) does not exist")
+            throw FileError(path, "output directory \(directory) does not exist")
         }
         let start = Date()
         let rank = comm?.rank ?? 0, size = comm?.size ?? 1
@@ -63,9 +63,7 @@ public enum SynthCorpus {
         }
         try parallel?.barrier()
         if rank == 0 {
-            guard rename(temporary, path) == 0 else {
-                throw SynthError(path: path, "cannot move \(temporary) into place: \(String(cString: strerror(errno)))")
-            }
+            try AtomicFile.moveIntoPlace(temporary, to: path)
         }
         try parallel?.barrier()
         return SynthCorpusReport(records: records, localRecords: slice(records: records, rank: rank, size: size).count,
@@ -154,12 +152,4 @@ func threadCPUSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
-public struct SynthError: Error, CustomStringConvertible, LocalizedError {
-    public let path: String
-    public let message: String
-    public init(path: String, _ message: String) { self.path = path; self.message = message }
-    public var description: String { "\(path): \(message)" }
-    public var errorDescription: String? { description }
 }

@@ -1,8 +1,7 @@
 import Foundation
-import Model
 
 // Getting encoder weights for evaluation out of what pre-training writes:
-//   - a training-state checkpoint (Model/WeightsIO.swift): the EMA target encoder section is used
+//   - a training-state checkpoint (TrainingStateFormat.swift): the EMA target encoder section is used
 //     when present (I-JEPA evaluates the target encoder), otherwise the encoder prefix of the online
 //     parameter section (the JEPA layout declares the encoder first);
 //   - a safetensors export of the encoder (tensor names without the `encoder.` prefix).
@@ -26,7 +25,7 @@ public enum EncoderCheckpoint {
     /// carries no config, and must agree with it otherwise.
     public static func load(path: String, model: String?) throws -> EncoderWeights {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw EvalError.badCheckpoint(path: path, message: "no such file")
+            throw FileError(path, "no such file")
         }
         if path.hasSuffix(".safetensors") { return try loadSafetensors(path: path, model: model) }
         return try loadTrainingState(path: path, model: model)
@@ -53,20 +52,20 @@ public enum EncoderCheckpoint {
         case let (file?, name?):
             let asked = try ModelSpec.parse(name)
             guard asked.name == file.name && asked.dim == file.dim && asked.depth == file.depth else {
-                throw EvalError.badCheckpoint(path: path, message: "checkpoint holds a \(file.name) encoder but --model \(name) was given")
+                throw FileError(path, "checkpoint holds a \(file.name) encoder but --model \(name) was given")
             }
             return file
         case let (file?, nil): return file
         case let (nil, name?): return try ModelSpec.parse(name)
         case (nil, nil):
-            throw EvalError.badCheckpoint(path: path, message: "no model config in the file's metadata; pass --model (vit-xs, vit-s, vit-b)")
+            throw FileError(path, "no model config in the file's metadata; pass --model (vit-xs, vit-s, vit-b)")
         }
     }
 
     static func loadTrainingState(path: String, model: String?) throws -> EncoderWeights {
         let state: TrainingState
         do { state = try TrainingState(contentsOfFile: path) } catch {
-            throw EvalError.badCheckpoint(path: path, message: "not a readable training state or .safetensors file (\(error))")
+            throw FileError(path, "not a readable training state or .safetensors file (\(error))")
         }
         let config = try resolveConfig(path: path, metadata: state.metadata, model: model)
         let needed = encoderParameterCount(config)
@@ -81,7 +80,7 @@ public enum EncoderCheckpoint {
         let fallback = state.sectionNames.first { $0.lowercased().contains("target") && state.count(of: $0) == needed }
         guard let section = byName ?? fallback else {
             let listing = state.sectionNames.map { "\($0) (\(state.count(of: $0) ?? 0))" }.joined(separator: ", ")
-            throw EvalError.badCheckpoint(path: path, message: "no section holds a \(config.name) encoder (\(needed) floats); sections: \(listing)")
+            throw FileError(path, "no section holds a \(config.name) encoder (\(needed) floats); sections: \(listing)")
         }
         let all = try state.values(section)
         return EncoderWeights(config: config, values: Array(all.prefix(needed)), origin: "\(path) [section \(section)]")
@@ -90,7 +89,7 @@ public enum EncoderCheckpoint {
     static func loadSafetensors(path: String, model: String?) throws -> EncoderWeights {
         let file: SafetensorsFile
         do { file = try SafetensorsFile(contentsOfFile: path) } catch {
-            throw EvalError.badCheckpoint(path: path, message: "\(error)")
+            throw FileError(path, "\(error)")
         }
         let config = try resolveConfig(path: path, metadata: file.metadata, model: model)
         var layout = ParameterLayout()
@@ -99,7 +98,7 @@ public enum EncoderCheckpoint {
         do {
             try file.load(into: store.values, layout: layout, prefix: "encoder.")
         } catch {
-            throw EvalError.badCheckpoint(path: path, message: "cannot load a \(config.name) encoder: \(error)")
+            throw FileError(path, "cannot load a \(config.name) encoder: \(error)")
         }
         return EncoderWeights(config: config, values: Array(UnsafeBufferPointer(start: store.values, count: store.count)),
                               origin: path)

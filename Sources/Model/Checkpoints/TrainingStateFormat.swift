@@ -10,7 +10,7 @@ import Foundation
 //          8   UInt32 section count
 //         12   UInt32 reserved (= 0)
 //         16   UInt64 metadata length L
-//         24   UInt64 metadata checksum        (checksum64 of the L bytes)
+//         24   UInt64 metadata checksum        (fnv1a64 of the L bytes)
 //         32   L bytes metadata                (UTF-8 JSON object of string -> string, sorted keys)
 //   then per section:
 //              UInt32 name length N, N bytes UTF-8 name
@@ -24,15 +24,8 @@ import Foundation
 // checksummed, so a truncated or corrupted file fails with an error naming the file and the part.
 
 #if _endian(big)
-#error("WeightsIO writes the host float layout and assumes a little-endian host")
+#error("TrainingStateFormat writes the host float layout and assumes a little-endian host")
 #endif
-
-/// A problem reading a training state or a safetensors file. `description` names the file and the defect.
-public struct WeightsIOError: Error, CustomStringConvertible, LocalizedError, Equatable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-    public var errorDescription: String? { description }
-}
 
 /// One named float array to write, viewed in place (e.g. `params.values` with `params.count`).
 public struct TrainingStateSection {
@@ -49,7 +42,7 @@ public struct TrainingStateSection {
     }
 }
 
-/// Produces the checkpoint byte stream described at the top of WeightsIO.swift.
+/// Produces the checkpoint byte stream described at the top of TrainingStateFormat.swift.
 public enum TrainingStateWriter {
     static let magic: [UInt8] = Array("ECGJ".utf8)
     static let version: UInt32 = 1
@@ -69,7 +62,7 @@ public enum TrainingStateWriter {
         header.append(UInt32(sections.count))
         header.append(UInt32(0))
         header.append(UInt64(metadataBytes.count))
-        header.append(checksum64(metadataBytes))
+        header.append(fnv1a64(metadataBytes))
         header.append(metadataBytes)
         var position = header.bytes.count
         try header.bytes.withUnsafeBytes(sink)
@@ -130,29 +123,29 @@ public struct TrainingState {
     private let sectionsByName: [String: (count: Int, dataOffset: Int)]
 
     /// Parses and validates `bytes`: magic, version, every length against the remaining bytes, the
-    /// metadata JSON and checksum, and the checksum of every section. Throws `WeightsIOError`.
+    /// metadata JSON and checksum, and the checksum of every section. Throws `FileError`.
     public init(bytes: [UInt8], source: String = "training state") throws {
         self.source = source
         self.bytes = bytes
         var reader = ByteReader(bytes: bytes, source: source)
         let magic = try reader.take(4, what: "magic")
         guard magic == TrainingStateWriter.magic else {
-            throw WeightsIOError("\(source): not an ecg-dist training state (magic \(Self.printable(magic)), expected \"ECGJ\")")
+            throw FileError(source, "not an ecg-dist training state (magic \(Self.printable(magic)), expected \"ECGJ\")")
         }
         let version = try reader.uint32("version")
         guard version == TrainingStateWriter.version else {
-            throw WeightsIOError("\(source): unsupported training-state version \(version) (this build reads \(TrainingStateWriter.version))")
+            throw FileError(source, "unsupported training-state version \(version) (this build reads \(TrainingStateWriter.version))")
         }
         let sectionCount = Int(try reader.uint32("section count"))
         _ = try reader.uint32("reserved")
         let metadataLength = try reader.length("metadata length")
         let metadataSum = try reader.uint64("metadata checksum")
         let metadataBytes = try reader.take(metadataLength, what: "metadata")
-        guard checksum64(metadataBytes) == metadataSum else {
-            throw WeightsIOError("\(source): metadata checksum mismatch (file is corrupt)")
+        guard fnv1a64(metadataBytes) == metadataSum else {
+            throw FileError(source, "metadata checksum mismatch (file is corrupt)")
         }
         guard let decoded = try? JSONDecoder().decode([String: String].self, from: Data(metadataBytes)) else {
-            throw WeightsIOError("\(source): metadata is not a JSON object of strings")
+            throw FileError(source, "metadata is not a JSON object of strings")
         }
         metadata = decoded
 
@@ -163,28 +156,28 @@ public struct TrainingState {
             let nameLength = Int(try reader.uint32("\(what) name length"))
             guard let name = String(bytes: try reader.take(nameLength, what: "\(what) name"), encoding: .utf8),
                   !name.isEmpty else {
-                throw WeightsIOError("\(source): \(what) has an invalid name")
+                throw FileError(source, "\(what) has an invalid name")
             }
-            guard index[name] == nil else { throw WeightsIOError("\(source): duplicate section '\(name)'") }
+            guard index[name] == nil else { throw FileError(source, "duplicate section '\(name)'") }
             let count = try reader.length("section '\(name)' count")
             let expectedSum = try reader.uint64("section '\(name)' checksum")
             let padding = try reader.take(TrainingStateWriter.paddingToAlignment(reader.position), what: "section '\(name)' padding")
-            guard padding.allSatisfy({ $0 == 0 }) else { throw WeightsIOError("\(source): section '\(name)' padding is not zero (file is corrupt)") }
+            guard padding.allSatisfy({ $0 == 0 }) else { throw FileError(source, "section '\(name)' padding is not zero (file is corrupt)") }
             let (byteCount, overflow) = count.multipliedReportingOverflow(by: 4)
-            guard !overflow else { throw WeightsIOError("\(source): section '\(name)' count \(count) is absurd") }
+            guard !overflow else { throw FileError(source, "section '\(name)' count \(count) is absurd") }
             let dataOffset = reader.position
             _ = try reader.skip(byteCount, what: "section '\(name)' data (\(count) floats)")
             let actualSum = bytes.withUnsafeBytes { raw in
                 parameterChecksum((raw.baseAddress! + dataOffset).assumingMemoryBound(to: Float.self), count: count)
             }
             guard actualSum == expectedSum else {
-                throw WeightsIOError("\(source): checksum mismatch in section '\(name)' (file is corrupt)")
+                throw FileError(source, "checksum mismatch in section '\(name)' (file is corrupt)")
             }
             names.append(name)
             index[name] = (count, dataOffset)
         }
         guard reader.position == bytes.count else {
-            throw WeightsIOError("\(source): \(bytes.count - reader.position) unexpected bytes after the last section")
+            throw FileError(source, "\(bytes.count - reader.position) unexpected bytes after the last section")
         }
         sectionNames = names
         sectionsByName = index
@@ -192,7 +185,7 @@ public struct TrainingState {
 
     /// Reads and validates a checkpoint file.
     public init(contentsOfFile path: String) throws {
-        try self.init(bytes: try readFileBytes(path, what: "training state"), source: path)
+        try self.init(bytes: try readFileBytes(path), source: path)
     }
 
     /// Number of floats in section `name`, or nil if there is no such section.
@@ -201,10 +194,10 @@ public struct TrainingState {
     /// Copies section `name` into `destination`, which must hold exactly `count` floats.
     public func copy(_ name: String, into destination: UnsafeMutablePointer<Float>, count: Int) throws {
         guard let entry = sectionsByName[name] else {
-            throw WeightsIOError("\(source): no section '\(name)' (has: \(sectionNames.joined(separator: ", ")))")
+            throw FileError(source, "no section '\(name)' (has: \(sectionNames.joined(separator: ", ")))")
         }
         guard entry.count == count else {
-            throw WeightsIOError("\(source): section '\(name)' has \(entry.count) floats, expected \(count)")
+            throw FileError(source, "section '\(name)' has \(entry.count) floats, expected \(count)")
         }
         bytes.withUnsafeBytes { raw in
             UnsafeMutableRawPointer(destination).copyMemory(from: raw.baseAddress! + entry.dataOffset, byteCount: count * 4)
@@ -214,7 +207,7 @@ public struct TrainingState {
     /// Section `name` as a new array.
     public func values(_ name: String) throws -> [Float] {
         guard let count = count(of: name) else {
-            throw WeightsIOError("\(source): no section '\(name)' (has: \(sectionNames.joined(separator: ", ")))")
+            throw FileError(source, "no section '\(name)' (has: \(sectionNames.joined(separator: ", ")))")
         }
         var out = [Float](repeating: 0, count: count)
         try out.withUnsafeMutableBufferPointer { try copy(name, into: $0.baseAddress!, count: count) }
@@ -223,11 +216,11 @@ public struct TrainingState {
 
     /// Decodes metadata entry `key` written with `TrainingStateWriter.metadataString`.
     public func decodeMetadata<T: Decodable>(_ type: T.Type, key: String) throws -> T {
-        guard let string = metadata[key] else { throw WeightsIOError("\(source): metadata has no '\(key)'") }
+        guard let string = metadata[key] else { throw FileError(source, "metadata has no '\(key)'") }
         do {
             return try JSONDecoder().decode(type, from: Data(string.utf8))
         } catch {
-            throw WeightsIOError("\(source): metadata '\(key)' is not a valid \(T.self): \(error)")
+            throw FileError(source, "metadata '\(key)' is not a valid \(T.self): \(error)")
         }
     }
 
@@ -236,38 +229,10 @@ public struct TrainingState {
     }
 }
 
-/// The whole file at `path`, read straight into one array (no intermediate Data copy, which matters
-/// for multi-GB checkpoints).
-func readFileBytes(_ path: String, what: String) throws -> [UInt8] {
-    guard let file = fopen(path, "rb") else {
-        throw WeightsIOError("\(path): cannot open \(what) file (\(String(cString: strerror(errno))))")
-    }
-    defer { fclose(file) }
-    var info = stat()
-    guard fstat(fileno(file), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-        throw WeightsIOError("\(path): not a regular \(what) file")
-    }
-    let size = Int(info.st_size)
-    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-        initialized = size == 0 ? 0 : fread(buffer.baseAddress!, 1, size, file)
-    }
-    guard bytes.count == size else {
-        throw WeightsIOError("\(path): read \(bytes.count) of \(size) bytes of the \(what) file")
-    }
-    return bytes
-}
-
 /// `parameterChecksum` of a buffer that may be empty (nil base address).
 func checksum(of values: UnsafeBufferPointer<Float>) -> UInt64 {
     if let base = values.baseAddress { return parameterChecksum(base, count: values.count) }
     return withUnsafePointer(to: Float(0)) { parameterChecksum($0, count: 0) }
-}
-
-/// FNV-1a 64 over bytes (headers and metadata are small; float data uses `parameterChecksum`).
-func checksum64(_ bytes: [UInt8]) -> UInt64 {
-    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-    for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-    return hash
 }
 
 /// Little-endian appends for headers.
@@ -291,7 +256,7 @@ struct ByteReader {
 
     mutating func skip(_ count: Int, what: String) throws -> Range<Int> {
         guard count >= 0, count <= bytes.count - position else {
-            throw WeightsIOError("\(source): truncated: \(what) needs \(count) bytes at offset \(position), only \(bytes.count - position) left")
+            throw FileError(source, "truncated: \(what) needs \(count) bytes at offset \(position), only \(bytes.count - position) left")
         }
         defer { position += count }
         return position..<(position + count)
@@ -312,7 +277,7 @@ struct ByteReader {
     /// A UInt64 length that must fit in the remaining bytes' range of Int.
     mutating func length(_ what: String) throws -> Int {
         let value = try uint64(what)
-        guard value <= UInt64(Int.max / 8) else { throw WeightsIOError("\(source): \(what) \(value) is absurd") }
+        guard value <= UInt64(Int.max / 8) else { throw FileError(source, "\(what) \(value) is absurd") }
         return Int(value)
     }
 }

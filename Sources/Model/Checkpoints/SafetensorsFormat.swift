@@ -59,14 +59,12 @@ public enum Safetensors {
         return out
     }
 
-    /// Writes the file at `path` atomically (temporary file + rename).
+    /// Writes the file at `path` atomically (AtomicFile: temporary file, fsync, rename), streaming
+    /// the tensors from `values` without building the file in memory.
     public static func write(layout: ParameterLayout, values: UnsafePointer<Float>, prefix: String = "",
                              metadata: [String: String] = [:], toFile path: String) throws {
-        let bytes = serialize(layout: layout, values: values, prefix: prefix, metadata: metadata)
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw WeightsIOError("\(path): cannot write safetensors file: \(error.localizedDescription)")
+        try AtomicFile.write(to: path) { emit in
+            try write(layout: layout, values: values, prefix: prefix, metadata: metadata, to: emit)
         }
     }
 
@@ -129,10 +127,10 @@ public struct SafetensorsFile {
     public init(bytes: [UInt8], source: String = "safetensors") throws {
         self.source = source
         self.bytes = bytes
-        guard bytes.count >= 8 else { throw WeightsIOError("\(source): too short for a safetensors file (\(bytes.count) bytes)") }
+        guard bytes.count >= 8 else { throw FileError(source, "too short for a safetensors file (\(bytes.count) bytes)") }
         let headerLength = bytes[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         guard headerLength <= UInt64(bytes.count - 8) else {
-            throw WeightsIOError("\(source): header length \(headerLength) exceeds the file size \(bytes.count) (truncated?)")
+            throw FileError(source, "header length \(headerLength) exceeds the file size \(bytes.count) (truncated?)")
         }
         let dataStart = 8 + Int(headerLength)
         let dataSize = bytes.count - dataStart
@@ -140,7 +138,7 @@ public struct SafetensorsFile {
         do {
             header = try JSONDecoder().decode([String: HeaderEntry].self, from: Data(bytes[8..<dataStart]))
         } catch {
-            throw WeightsIOError("\(source): header is not a safetensors JSON object: \(Self.describe(error))")
+            throw FileError(source, "header is not a safetensors JSON object: \(Self.describe(error))")
         }
 
         var metadata: [String: String] = [:]
@@ -150,17 +148,17 @@ public struct SafetensorsFile {
             case .metadata(let map) where name == "__metadata__":
                 metadata = map
             case .metadata:
-                throw WeightsIOError("\(source): header entry '\(name)' is not a tensor description")
+                throw FileError(source, "header entry '\(name)' is not a tensor description")
             case .tensor(let t):
                 guard let elementSize = Self.dtypeSizes[t.dtype] else {
-                    throw WeightsIOError("\(source): tensor '\(name)' has unknown dtype '\(t.dtype)'")
+                    throw FileError(source, "tensor '\(name)' has unknown dtype '\(t.dtype)'")
                 }
                 guard t.shape.allSatisfy({ $0 >= 0 }), t.data_offsets.count == 2 else {
-                    throw WeightsIOError("\(source): tensor '\(name)' has a bad shape \(t.shape) or data_offsets \(t.data_offsets)")
+                    throw FileError(source, "tensor '\(name)' has a bad shape \(t.shape) or data_offsets \(t.data_offsets)")
                 }
                 let (begin, end) = (t.data_offsets[0], t.data_offsets[1])
                 guard begin >= 0, begin <= end, end <= dataSize else {
-                    throw WeightsIOError("\(source): tensor '\(name)' data_offsets [\(begin), \(end)] outside the \(dataSize) data bytes (truncated?)")
+                    throw FileError(source, "tensor '\(name)' data_offsets [\(begin), \(end)] outside the \(dataSize) data bytes (truncated?)")
                 }
                 let (elements, overflow) = t.shape.reduce((1, false)) { acc, d in
                     let r = acc.0.multipliedReportingOverflow(by: d)
@@ -168,7 +166,7 @@ public struct SafetensorsFile {
                 }
                 let byteCount = elements.multipliedReportingOverflow(by: elementSize)
                 guard !overflow, !byteCount.overflow, byteCount.partialValue == end - begin else {
-                    throw WeightsIOError("\(source): tensor '\(name)' shape \(t.shape) x \(t.dtype) does not match its \(end - begin) bytes")
+                    throw FileError(source, "tensor '\(name)' shape \(t.shape) x \(t.dtype) does not match its \(end - begin) bytes")
                 }
                 tensors.append(Tensor(name: name, dtype: t.dtype, shape: t.shape,
                                       byteRange: (dataStart + begin)..<(dataStart + end)))
@@ -176,7 +174,7 @@ public struct SafetensorsFile {
         }
         tensors.sort { ($0.byteRange.lowerBound, $0.byteRange.upperBound) < ($1.byteRange.lowerBound, $1.byteRange.upperBound) }
         for (a, b) in zip(tensors, tensors.dropFirst()) where b.byteRange.lowerBound < a.byteRange.upperBound {
-            throw WeightsIOError("\(source): tensors '\(a.name)' and '\(b.name)' overlap")
+            throw FileError(source, "tensors '\(a.name)' and '\(b.name)' overlap")
         }
         self.metadata = metadata
         self.tensors = tensors
@@ -185,7 +183,7 @@ public struct SafetensorsFile {
 
     /// Reads and validates a safetensors file.
     public init(contentsOfFile path: String) throws {
-        try self.init(bytes: try readFileBytes(path, what: "safetensors"), source: path)
+        try self.init(bytes: try readFileBytes(path), source: path)
     }
 
     /// The tensor named `name`, if present.
@@ -217,7 +215,7 @@ public struct SafetensorsFile {
             }
             let tensor = try f32Tensor(fileName)
             guard tensor.shape == spec.shape else {
-                throw WeightsIOError("\(source): tensor '\(fileName)' has shape \(tensor.shape), parameter '\(spec.name)' needs \(spec.shape)")
+                throw FileError(source, "tensor '\(fileName)' has shape \(tensor.shape), parameter '\(spec.name)' needs \(spec.shape)")
             }
             bytes.withUnsafeBytes { src in
                 UnsafeMutableRawPointer(values + spec.offset).copyMemory(
@@ -228,16 +226,16 @@ public struct SafetensorsFile {
         }
         if !allowMissing, !report.missing.isEmpty {
             let shown = report.missing.prefix(5).joined(separator: ", ")
-            throw WeightsIOError("\(source): missing \(report.missing.count) tensors for prefix '\(prefix)': \(shown)\(report.missing.count > 5 ? ", ..." : "")")
+            throw FileError(source, "missing \(report.missing.count) tensors for prefix '\(prefix)': \(shown)\(report.missing.count > 5 ? ", ..." : "")")
         }
         report.unused = tensors.map(\.name).filter { !used.contains($0) }
         return report
     }
 
     private func f32Tensor(_ name: String) throws -> Tensor {
-        guard let tensor = tensorsByName[name] else { throw WeightsIOError("\(source): no tensor '\(name)'") }
+        guard let tensor = tensorsByName[name] else { throw FileError(source, "no tensor '\(name)'") }
         guard tensor.dtype == "F32" else {
-            throw WeightsIOError("\(source): tensor '\(name)' is \(tensor.dtype); only F32 tensors can be loaded")
+            throw FileError(source, "tensor '\(name)' is \(tensor.dtype); only F32 tensors can be loaded")
         }
         return tensor
     }

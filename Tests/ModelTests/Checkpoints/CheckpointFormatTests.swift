@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import Model
 
-final class WeightsIOTests: XCTestCase {
+final class TrainingStateFormatTests: XCTestCase {
     let params: [Float] = (0..<53).map { Float($0) * 0.1 - 2 } + [.nan, -0.0, .infinity, .leastNonzeroMagnitude]
     let moments: [Float] = (0..<16).map { Float($0 * $0) }
     let metadata = ["step": "1234", "seed": "42", "note": "héllo \"quoted\"\n"]
@@ -253,7 +253,7 @@ final class SafetensorsTests: XCTestCase {
         }
         try JSONSerialization.data(withJSONObject: tensors).write(to: URL(fileURLWithPath: expected))
 
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/check_safetensors.py").path
         let result = try TrainUtilsPython.run([script, ours, expected, theirs])
         XCTAssertEqual(result.status, 0, result.output)

@@ -1,12 +1,12 @@
 import Foundation
 import XCTest
-@testable import DistTrainer
-import Model
+@testable import Model
 
 /// Encoder weights for evaluation from pre-training checkpoints (EMA target preferred) and from
 /// safetensors exports; clear errors for files that do not hold the encoder.
-final class EvalCheckpointTests: XCTestCase {
-    let config = EvalPipelineTests.tiny
+final class EncoderCheckpointTests: XCTestCase {
+    let config = ViTConfig(name: "tiny", dim: 16, depth: 1, heads: 2, predDim: 16, predDepth: 1, predHeads: 2,
+                           patchSize: 25, channels: 12, mlpRatio: 2)
     var dir = ""
 
     override func setUp() {
@@ -74,5 +74,37 @@ final class EvalCheckpointTests: XCTestCase {
         XCTAssertThrowsError(try EncoderCheckpoint.load(path: dir + "/missing.ckpt", model: nil)) {
             XCTAssertTrue("\($0)".contains("no such file"), "\($0)")
         }
+    }
+
+    /// What `ecg-dist checkpoint diff` and `export` do: a checkpoint equals itself bit for bit, one
+    /// changed float shows up in its section only, and the exported encoder is the EMA target.
+    func testPretrainCheckpointDiffAndExport() throws {
+        let jepa = JEPAModel(config: config, samples: 250)
+        jepa.initialize(seed: 5)
+        let optimizer = AdamW(layout: jepa.layout)
+        optimizer.stepCount = 7
+        let first = dir + "/a.ckpt", second = dir + "/b.ckpt"
+        try PretrainCheckpoint.write(to: first, step: 3, configJSON: "{}", seed: 5, model: jepa, optimizer: optimizer)
+        let same = try PretrainCheckpoint.diff(TrainingState(contentsOfFile: first), TrainingState(contentsOfFile: first))
+        XCTAssertEqual(same.map(\.name), ["params", "target", "adam.m", "adam.v"])
+        XCTAssertTrue(same.allSatisfy { $0.bitIdentical && $0.maxAbsDifference == 0 })
+
+        jepa.target.values[4] += 0.25
+        try PretrainCheckpoint.write(to: second, step: 3, configJSON: "{}", seed: 5, model: jepa, optimizer: optimizer)
+        let changed = try PretrainCheckpoint.diff(TrainingState(contentsOfFile: first), TrainingState(contentsOfFile: second))
+        XCTAssertEqual(changed.filter { !$0.bitIdentical }.map(\.name), ["target"])
+        XCTAssertEqual(changed.first { $0.name == "target" }!.maxAbsDifference, 0.25, accuracy: 1e-6)
+
+        let restored = JEPAModel(config: config, samples: 250), restoredOptimizer = AdamW(layout: restored.layout)
+        let step = try PretrainCheckpoint.restore(try readFileBytes(second), path: second, into: restored,
+                                                  optimizer: restoredOptimizer, modelFlag: "tiny")
+        XCTAssertEqual(step, 3)
+        XCTAssertEqual(restoredOptimizer.stepCount, 7)
+        XCTAssertEqual(restored.target.values[4], jepa.target.values[4])
+
+        let exported = dir + "/enc.safetensors"
+        try PretrainCheckpoint.exportEncoder(checkpoint: second, online: false, to: exported)
+        let encoder = try EncoderCheckpoint.load(path: exported, model: nil)
+        XCTAssertEqual(encoder.values, Array(UnsafeBufferPointer(start: jepa.target.values, count: jepa.target.count)))
     }
 }
