@@ -60,12 +60,6 @@ public enum RNGStream: UInt64, Sendable {
     case weightInit = 1, mask = 2, shuffle = 3, crop = 4, probe = 5, synth = 6, dropout = 7
 }
 
-#if canImport(Glibc)
 import Glibc
 @inline(__always) func _log(_ x: Double) -> Double { Glibc.log(x) }
 @inline(__always) func _cos(_ x: Double) -> Double { Glibc.cos(x) }
-#else
-import Darwin
-@inline(__always) func _log(_ x: Double) -> Double { Darwin.log(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { Darwin.cos(x) }
-#endif

@@ -1,9 +1,7 @@
 import ArgumentParser
 import Foundation
 import Model
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `ecg-dist bench`: throughput of the hand-written JEPA step vs raw sgemm on this machine.
 struct Bench: ParsableCommand {
@@ -94,20 +92,13 @@ struct Bench: ParsableCommand {
 
     func now() -> Double { Date().timeIntervalSinceReferenceDate }
 
-    /// Process CPU seconds (all threads).
-    func cpuNow() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
-
     /// Best wall and best CPU seconds of `repeats` runs of body.
     func timeBest(_ repeats: Int, _ body: () -> Void) -> (wall: Double, cpu: Double) {
         var wall = Double.infinity, cpu = Double.infinity
         for _ in 0..<repeats {
-            let t0 = now(), c0 = cpuNow()
+            let t0 = now(), c0 = processCPUSeconds()
             body()
-            cpu = min(cpu, cpuNow() - c0); wall = min(wall, now() - t0)
+            cpu = min(cpu, processCPUSeconds() - c0); wall = min(wall, now() - t0)
         }
         return (wall, cpu)
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
-import DistTrainer
+import ECGData
+import Evaluation
 import Foundation
 import Model
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import DistTrainer
+import ECGData
 import Foundation
 import Model
 

@@ -1,3 +1,4 @@
+import ECGData
 import Foundation
 import Model
 
@@ -197,7 +198,8 @@ func normalizeAndClip(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Fl
 final class CorpusShardSource: ShardSource {
     let reader: CorpusReader
     init(path: String, comm: Communicator) throws {
-        reader = try CorpusReader(path: path, comm: comm.size > 1 ? comm.mpiComm : nil)
+        reader = comm.size > 1 ? try CorpusReader(file: try H5File.openShared(path: path, comm: comm))
+                               : try CorpusReader(path: path)
     }
     var path: String { reader.path }
     var recordCount: Int { reader.count }

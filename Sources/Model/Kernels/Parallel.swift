@@ -1,9 +1,7 @@
 import Foundation
 import Synchronization
 import CBLASShim
-#if canImport(Glibc)
 import Glibc
-#endif
 
 // Threading of the engine. OpenBLAS itself always runs single-threaded: its idle worker spins
 // for a long time and fights our own threads on a 2-core machine. Instead the engine splits work

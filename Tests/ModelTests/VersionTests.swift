@@ -1,3 +1,0 @@
-import XCTest
-@testable import Model
-final class VersionTests: XCTestCase { func testVersion() { XCTAssertFalse(ModelInfo.version.isEmpty) } }
