@@ -51,19 +51,6 @@ public func copyCrop(record: UnsafePointer<Float>, offset: Int, cropLength: Int,
     destination.update(from: record + offset * channels, count: cropLength * channels)
 }
 
-/// Per-lead z-score with the training-fold statistics, then clip to ±`clip` (in place, [rows, C]).
-public func normalizeAndClip(_ signal: UnsafeMutablePointer<Float>, rows: Int, mean: [Float], std: [Float],
-                             clip: Float = 5) {
-    let channels = mean.count
-    let inverse = std.map { $0 > 0 ? 1 / $0 : 1 }  // a flat lead (std 0) is centred, not blown up
-    for r in 0..<rows {
-        let row = signal + r * channels
-        for c in 0..<channels {
-            row[c] = min(max((row[c] - mean[c]) * inverse[c], -clip), clip)
-        }
-    }
-}
-
 /// Record-level logits by averaging a model over every evaluation window.
 ///
 /// `recordSignal(i)` returns record i (time-major, `channels` leads, `plan.recordLength` rows);

@@ -92,7 +92,7 @@ public final class EvalDataset {
             self.folds = folds
         }
         self.signals = signals
-        normalizeAndClip(signals, rows: count * recordLength, mean: channelMean, std: channelStd, clip: clipSigma)
+        normalize(signals, rows: count * recordLength, mean: channelMean, std: channelStd, clip: clipSigma)
     }
 
     /// Loads a corpus file (docs/hdf5-layout.md): the records with a fold (all records when the

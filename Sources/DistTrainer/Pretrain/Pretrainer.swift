@@ -85,6 +85,9 @@ final class Pretrainer {
         //    Inputs are validated (corpora, masks) before anything is written to the run folder.
         let loader = try ShardedLoader(paths: config.data, comm: comm, globalBatch: config.globalBatch,
                                        cropSamples: config.cropSamples, seed: config.seed)
+        guard loader.leads == state.vit.channels else {
+            throw TrainingError("the corpora have \(loader.leads) leads, model \(config.model) takes \(state.vit.channels)")
+        }
         let masks = try MaskGenerator(patchCount: config.cropSamples / state.vit.patchSize,
                                       minKeepRatio: config.maskMinKeep, maxKeepRatio: config.maskMaxKeep,
                                       minBlockLength: config.maskMinBlock)
@@ -125,7 +128,7 @@ final class Pretrainer {
             ioWait += Date().timeIntervalSince(t0)
             if isRoot && probe == nil && batch.count > 0 {
                 probeCount = min(8, batch.count)
-                let floats = probeCount * config.cropSamples * 12
+                let floats = probeCount * config.cropSamples * loader.leads
                 probe = UnsafeMutablePointer<Float>.allocate(capacity: floats)
                 probe!.update(from: batch.data, count: floats)
                 initialTargetStd = model.targetOutputStd(input: probe!, batch: probeCount)
@@ -137,7 +140,7 @@ final class Pretrainer {
             model.params.zeroGrads()
             reducer.beginStep()
             var localLossSum = 0.0
-            let perSample = config.cropSamples * 12
+            let perSample = config.cropSamples * loader.leads
             var offset = 0
             while offset < batch.count {
                 let n = min(config.microBatch, batch.count - offset)
