@@ -11,7 +11,7 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Comma-separated model configs.") var configs = "vit-xs,vit-s"
     @Option(help: "Comma-separated micro-batch sizes.") var batches = "16,32,64"
-    @Option(help: "Comma-separated OpenBLAS thread counts.") var threads = "1,2"
+    @Option(help: "Comma-separated engine thread counts (its own pool; OpenBLAS stays at 1).") var threads = "1,2"
     @Option(help: "Timed repetitions per case; the best is reported (the machine is shared).") var repeats = 3
     @Option(help: "Samples per crop (time steps at 500 Hz).") var samples = 5000
     @Option(help: "Context patches (visible to the context encoder); the rest are targets.") var context = 40
@@ -24,7 +24,7 @@ struct Bench: ParsableCommand {
     @Option(help: .hidden) var dump: String?
 
     func run() throws {
-        let configList = try configs.split(separator: ",").map { try ViTConfig.named(String($0)) }
+        let configList = try configs.split(separator: ",").map { try ViTConfig.parse(String($0)) }
         let batchList = try parseInts(batches, "--batches"), threadList = try parseInts(threads, "--threads")
         if let dump { try writeDump(directory: dump, config: configList.first ?? .vitXS, threads: threadList.first ?? 1); return }
         let patches = samples / 25
@@ -33,10 +33,10 @@ struct Bench: ParsableCommand {
         let fwdPatches = forwardSamples / 25
         print("JEPA step benchmark: \(samples) samples/crop, \(patches) patches, context \(mask.context.count), targets \(mask.target.count); best of \(repeats) (shared machine)")
         print("forward-only encoder: \(forwardSamples)-sample crops (\(fwdPatches) patches + register), batch = \(forwardBatchFactor) x step batch")
-        print("engine kernels compiled for \(KernelISA.name); OpenBLAS core \(BLASThreads.openBLASCore)")
+        print("engine kernels compiled for \(KernelISA.name); OpenBLAS core \(EngineThreads.openBLASCore)")
         print("wall = samples/s by wall clock; cpu = by process CPU time (1 thread only: immune to preemption by other processes)")
         for t in threadList {
-            BLASThreads.set(t)
+            EngineThreads.set(t)
             let sgemm = measureSGEMM()
             print(String(format: "\nthreads %d: sgemm 6432x576x192 = %.1f GFLOP/s wall, %.1f GFLOP/s cpu", t, sgemm.wall / 1e9, sgemm.cpu / 1e9))
             if phases, let config = configList.first, let batch = batchList.first { printPhases(config: config, batch: batch, mask: mask) }

@@ -12,7 +12,7 @@ extension Bench {
     /// Dumps with the engine on `threads` threads (the first of --threads), so the parallel path is
     /// cross-checked too: `ecg-dist bench --dump DIR --threads 2`.
     func writeDump(directory: String, config: ViTConfig, threads: Int) throws {
-        BLASThreads.set(threads)
+        EngineThreads.set(threads)
         let patches = samples / config.patchSize
         let mask = benchMask(patches: patches, context: min(context, patches - 1))
         let loss = try ReferenceDump.write(directory: directory, config: config, batch: 3, samples: samples,
@@ -58,7 +58,7 @@ extension Bench {
             ("predictor bwd", predBwd, 2 * FLOPCount.predictorForward(config, context: nc, targets: nt)),
             ("context encoder bwd", encBwd, 2 * FLOPCount.encoderForward(config, patches: nc)),
         ]
-        print("\nphases (\(config.name), batch \(batch), CPU time, \(BLASThreads.current) thread(s)):")
+        print("\nphases (\(config.name), batch \(batch), CPU time, \(EngineThreads.count) thread(s)):")
         for (name, seconds, flops) in rows {
             let label = name.padding(toLength: 32, withPad: " ", startingAt: 0)
             print("  " + label + String(format: " %8.1f ms %8.1f GFLOP/s", seconds * 1e3, b * flops / seconds / 1e9))

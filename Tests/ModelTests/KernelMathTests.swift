@@ -69,8 +69,8 @@ final class KernelMathTests: XCTestCase {
     /// With 2 engine threads a large GEMM is split over rows (m ≥ n) or columns (m < n) of C; every
     /// transpose combination must match the naive product and be identical across repeats.
     func testSplitGEMMMatchesNaive() {
-        BLASThreads.set(2)
-        defer { BLASThreads.set(1) }
+        EngineThreads.set(2)
+        defer { EngineThreads.set(1) }
         for (m, n) in [(150, 131), (131, 150)] {
             let k = 110   // m·n·k ≥ 2^21: above the split threshold
             XCTAssertGreaterThanOrEqual(m * n * k, 1 << 21)

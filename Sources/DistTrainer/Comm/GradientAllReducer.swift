@@ -11,6 +11,8 @@ import MPIShim
 /// really overlaps; polling with short sleeps keeps it from competing with backward for a core.)
 /// `finish()` flushes the last bucket, reduces anything the callbacks never reported, waits, and
 /// divides nothing: callers scale gradients so that the SUM over ranks is the global mean.
+/// `shutdown()` stops and joins the thread; it must be called (the thread's loop holds `self`, so
+/// the reducer cannot go away on its own while the thread runs).
 public final class GradientAllReducer: @unchecked Sendable {
     public let comm: Communicator
     let grads: UnsafeMutablePointer<Float>
@@ -27,6 +29,7 @@ public final class GradientAllReducer: @unchecked Sendable {
     private var inFlight = 0
     private var failure: Error?
     private var stopping = false
+    private var threadExited = false
     private var thread: Thread?
 
     /// Seconds the communication thread spent inside MPI_Allreduce during the last step.
@@ -47,11 +50,22 @@ public final class GradientAllReducer: @unchecked Sendable {
         }
     }
 
-    deinit {
+    /// Stops the communication thread once its queue is empty and waits until it has exited.
+    /// Call after the last `finish()`; the reducer cannot reduce afterwards. Idempotent.
+    public func shutdown() {
         cond.lock()
         stopping = true
         cond.broadcast()
+        while thread != nil && !threadExited { cond.wait() }
+        thread = nil
         cond.unlock()
+    }
+
+    /// True while the communication thread runs (tests).
+    var isCommunicating: Bool {
+        cond.lock()
+        defer { cond.unlock() }
+        return thread != nil && !threadExited
     }
 
     /// Call before the backward pass whose gradients will be reduced.
@@ -125,7 +139,12 @@ public final class GradientAllReducer: @unchecked Sendable {
         while true {
             cond.lock()
             while queue.isEmpty && !stopping { cond.wait() }
-            if stopping && queue.isEmpty { cond.unlock(); return }
+            if stopping && queue.isEmpty {
+                threadExited = true
+                cond.broadcast()
+                cond.unlock()
+                return
+            }
             let r = queue.removeFirst()
             cond.unlock()
             let t0 = DispatchTime.now().uptimeNanoseconds

@@ -19,7 +19,7 @@ final class TrainerState {
 
     init(config: PretrainConfig) throws {
         self.config = config
-        vit = try ModelSpec.parse(config.model)
+        vit = try ViTConfig.parse(config.model)
         model = JEPAModel(config: vit, samples: config.cropSamples)
         optimizer = AdamW(layout: model.layout)
         schedule = TrainingSchedule(
@@ -31,10 +31,10 @@ final class TrainerState {
 }
 
 /// Runs JEPA pre-training on this rank; every rank of the MPI job calls it with the same config.
-public func runPretraining(config: PretrainConfig, resume: String?, stopAfter: Int?, blasThreads: Int) throws {
+public func runPretraining(config: PretrainConfig, resume: String?, stopAfter: Int?, engineThreads: Int) throws {
     let comm = try Communicator.world()
     // The engine splits work over its own thread pool and keeps OpenBLAS single-threaded.
-    BLASThreads.set(max(1, blasThreads))
+    EngineThreads.set(max(1, engineThreads))
     StopSignals.install()
     do {
         try Pretrainer(comm: comm, config: config).run(resume: resume, stopAfter: stopAfter)
@@ -98,6 +98,7 @@ final class Pretrainer {
         }
         let reducer = GradientAllReducer(comm: try comm.duplicate(), grads: model.params.grads,
                                          count: model.params.count, bucketFloats: config.bucketFloats)
+        defer { reducer.shutdown() }
         let local = loader.localBatch
         say("""
             ecg-dist pretrain: \(comm.size) rank(s), model \(config.model) (\(model.params.count) params), \

@@ -46,17 +46,17 @@ public enum EncoderCheckpoint {
         for key in configKeys {
             guard let text = metadata[key] else { continue }
             if let c = try? JSONDecoder().decode(ViTConfig.self, from: Data(text.utf8)) { fromFile = c; break }
-            if let c = try? ModelSpec.parse(text) { fromFile = c; break }
+            if let c = try? ViTConfig.parse(text) { fromFile = c; break }
         }
         switch (fromFile, model) {
         case let (file?, name?):
-            let asked = try ModelSpec.parse(name)
+            let asked = try ViTConfig.parse(name)
             guard asked.name == file.name && asked.dim == file.dim && asked.depth == file.depth else {
                 throw FileError(path, "checkpoint holds a \(file.name) encoder but --model \(name) was given")
             }
             return file
         case let (file?, nil): return file
-        case let (nil, name?): return try ModelSpec.parse(name)
+        case let (nil, name?): return try ViTConfig.parse(name)
         case (nil, nil):
             throw FileError(path, "no model config in the file's metadata; pass --model (vit-xs, vit-s, vit-b)")
         }
