@@ -35,11 +35,3 @@ public enum FLOPCount {
             + 3 * (encoderForward(c, patches: context) + predictorForward(c, context: context, targets: targets))
     }
 }
-
-/// Entry points the benchmark uses to time raw BLAS with the same wrapper as the model.
-public enum ModelBenchHooks {
-    /// C[m,n] = A[m,k] · B[n,k]ᵀ (the shape of a Linear forward).
-    public static func sgemm(m: Int, n: Int, k: Int, a: [Float], b: [Float], c: inout [Float]) {
-        linearForward(&c, a, b, rows: m, inFeatures: k, outFeatures: n)
-    }
-}
