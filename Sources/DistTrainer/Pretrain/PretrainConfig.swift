@@ -50,9 +50,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
 
     /// Loads a JSON config file; unknown keys are an error (a typo must not silently do nothing).
     public static func load(path: String) throws -> PretrainConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw FileError(path, "cannot read config file")
-        }
+        let data = Data(try readFileBytes(path))
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw FileError(path, "config is not a JSON object")
         }

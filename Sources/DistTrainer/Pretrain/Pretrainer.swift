@@ -247,10 +247,9 @@ final class Pretrainer {
         var chosen = ""
         if isRoot, let path {
             chosen = path
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw TrainingError("cannot read checkpoint \(path)")
+            do { bytes = try readFileBytes(path) } catch {
+                throw TrainingError("cannot read checkpoint \(path) (\(error))")
             }
-            bytes = [UInt8](data)
         }
         chosen = try comm.broadcast(chosen)
         if chosen.isEmpty { return nil }

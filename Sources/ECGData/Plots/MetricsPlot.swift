@@ -16,10 +16,7 @@ public struct MetricsSeries: Sendable {
     /// Parses the file. A final line without a newline that does not parse (a run killed mid-write)
     /// is ignored; any other malformed line is an error naming the line.
     public static func read(path: String) throws -> MetricsSeries {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw FileError(path, "cannot read metrics file (missing or unreadable)")
-        }
-        let text = String(decoding: data, as: UTF8.self)
+        let text = String(decoding: try readFileBytes(path), as: UTF8.self)
         let endsWithNewline = text.hasSuffix("\n")
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         var series = MetricsSeries()

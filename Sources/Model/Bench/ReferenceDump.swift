@@ -24,7 +24,7 @@ public enum ReferenceDump {
         let tokens = config.tokens(forSamples: samples)
         let encOut = model.encoder.forward(weights: model.params.values, input: input, batch: batch, samples: samples)
         func save(_ name: String, _ p: UnsafePointer<Float>, _ count: Int) throws {
-            try Data(bytes: p, count: count * 4).write(to: url.appendingPathComponent(name))
+            try AtomicFile.write(Array(UnsafeRawBufferPointer(start: p, count: count * 4)), to: url.appendingPathComponent(name).path)
         }
         try input.withUnsafeBufferPointer { try save("input.bin", $0.baseAddress!, $0.count) }
         try save("params.bin", model.params.values, model.params.count)
@@ -40,8 +40,8 @@ public enum ReferenceDump {
             "loss": loss, "grad_scale": Double(gradScale), "params": specs, "param_count": model.params.count,
             "target_count": model.target.count,
         ]
-        try JSONSerialization.data(withJSONObject: meta, options: [.prettyPrinted, .sortedKeys])
-            .write(to: url.appendingPathComponent("meta.json"))
+        try AtomicFile.write(Array(try JSONSerialization.data(withJSONObject: meta, options: [.prettyPrinted, .sortedKeys])),
+                             to: url.appendingPathComponent("meta.json").path)
         return loss
     }
 }
