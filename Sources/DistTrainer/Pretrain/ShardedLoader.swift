@@ -2,9 +2,6 @@ import ECGData
 import Foundation
 import Model
 
-/// HDF5 is not thread-safe: every HDF5 call made while the loader thread runs must hold this lock.
-public let hdf5Lock = NSLock()
-
 /// What the loader needs from a corpus file.
 protocol ShardSource: AnyObject {
     var path: String { get }

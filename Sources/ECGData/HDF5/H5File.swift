@@ -19,6 +19,10 @@ public struct HDF5Error: Error, CustomStringConvertible, LocalizedError {
     public var errorDescription: String? { description }
 }
 
+/// This HDF5 build is not thread-safe: while another thread may be inside HDF5 (the pre-training
+/// loader's read-ahead thread), every HDF5 call must hold this lock.
+public let hdf5Lock = NSLock()
+
 /// Element types ecg-dist stores. `fileType` is the on-disk (little-endian) type, `memoryType` the native one.
 public enum H5ElementType: Equatable, Sendable {
     case float32, float64, int16, int32, int64, uint8

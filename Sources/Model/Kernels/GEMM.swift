@@ -1,5 +1,4 @@
 import CBLASShim
-import Foundation
 
 // All matrix products go through cblas_sgemm (row-major). Linear layers follow PyTorch: the
 // weight is [out, in] and y = x · Wᵀ, with no bias anywhere in this model.
@@ -57,22 +56,4 @@ func linearBackward(dInput: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutable
         sgemm(false, false, rows, inFeatures, outFeatures, 1, dOut, outFeatures, weight, inFeatures,
               accumulateInput ? 1 : 0, dInput, inFeatures)
     }
-}
-
-/// The size of the engine's own thread pool (Kernels/Parallel.swift), over which GEMMs and
-/// kernels are split; `--threads` sets it. OpenBLAS itself is pinned to one thread (its idle
-/// workers spin and would fight the pool for the cores).
-public enum EngineThreads {
-    public static func set(_ count: Int) {
-        openblas_set_num_threads(1)
-        KernelThreads.count = max(1, count)
-    }
-    public static var count: Int { KernelThreads.count }
-    /// Pool size when `--threads` is not given (pretrain and eval alike): `$OPENBLAS_NUM_THREADS`,
-    /// which Slurm scripts and mpirun users already set per rank, else 1.
-    public static var defaultCount: Int {
-        max(1, Int(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "") ?? 1)
-    }
-    /// The kernel family OpenBLAS picked at run time for this CPU (e.g. COOPERLAKE, HASWELL).
-    public static var openBLASCore: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
 }

@@ -18,6 +18,24 @@ enum KernelThreads {
     nonisolated(unsafe) static var inRegion = false
 }
 
+/// The size of the engine's own thread pool (the WorkerPool below), over which GEMMs and
+/// kernels are split; `--threads` sets it. OpenBLAS itself is pinned to one thread (its idle
+/// workers spin and would fight the pool for the cores).
+public enum EngineThreads {
+    public static func set(_ count: Int) {
+        openblas_set_num_threads(1)
+        KernelThreads.count = max(1, count)
+    }
+    public static var count: Int { KernelThreads.count }
+    /// Pool size when `--threads` is not given (pretrain and eval alike): `$OPENBLAS_NUM_THREADS`,
+    /// which Slurm scripts and mpirun users already set per rank, else 1.
+    public static var defaultCount: Int {
+        max(1, Int(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "") ?? 1)
+    }
+    /// The kernel family OpenBLAS picked at run time for this CPU (e.g. COOPERLAKE, HASWELL).
+    public static var openBLASCore: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+}
+
 /// Persistent workers that spin briefly for the next job, then park on a condition variable.
 /// `run` is called from one (the engine's) thread at a time.
 final class WorkerPool: @unchecked Sendable {
