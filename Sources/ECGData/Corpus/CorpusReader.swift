@@ -2,8 +2,9 @@ import Foundation
 import HDF5Shim
 
 /// Reads a corpus file (layout: docs/hdf5-layout.md), serially or, given a file opened through
-/// MPI-IO by DistTrainer, shared by the ranks of a communicator. The small per-record tables (ids, folds, names) are read once on open; signals are
-/// read on demand, and every signal read is counted (records and bytes) so callers can prove sharding.
+/// MPI-IO by DistTrainer, shared by the ranks of a communicator. The small per-record tables (ids,
+/// folds, names) are read once on open; signals are read on demand, and every signal read is
+/// counted (records and bytes) so callers can prove sharding.
 public final class CorpusReader {
     public let path: String
     public let file: H5File
