@@ -29,7 +29,6 @@ public final class GradientAllReducer: @unchecked Sendable {
     private var inFlight = 0
     private var failure: Error?
     private var stopping = false
-    private var threadExited = false
     private var thread: Thread?
 
     /// Seconds the communication thread spent inside MPI_Allreduce during the last step.
@@ -50,23 +49,21 @@ public final class GradientAllReducer: @unchecked Sendable {
         }
     }
 
-    /// Stops the communication thread once its queue is empty and waits until it has exited.
-    /// Call after the last `finish()`; the reducer cannot reduce afterwards. Idempotent.
+    /// Stops the communication thread once its queue is empty and waits until it has finished
+    /// (and with it released `self`). Call after the last `finish()`; the reducer cannot reduce
+    /// afterwards. Idempotent. Called from the thread that created the reducer.
     public func shutdown() {
         cond.lock()
         stopping = true
         cond.broadcast()
-        while thread != nil && !threadExited { cond.wait() }
-        thread = nil
         cond.unlock()
+        // Foundation's Thread has no join(); the loop returns as soon as it sees `stopping`.
+        while let t = thread, !t.isFinished { usleep(100) }
+        thread = nil
     }
 
     /// True while the communication thread runs (tests).
-    var isCommunicating: Bool {
-        cond.lock()
-        defer { cond.unlock() }
-        return thread != nil && !threadExited
-    }
+    var isCommunicating: Bool { thread.map { !$0.isFinished } ?? false }
 
     /// Call before the backward pass whose gradients will be reduced.
     public func beginStep() {
@@ -139,12 +136,7 @@ public final class GradientAllReducer: @unchecked Sendable {
         while true {
             cond.lock()
             while queue.isEmpty && !stopping { cond.wait() }
-            if stopping && queue.isEmpty {
-                threadExited = true
-                cond.broadcast()
-                cond.unlock()
-                return
-            }
+            if stopping && queue.isEmpty { cond.unlock(); return }
             let r = queue.removeFirst()
             cond.unlock()
             let t0 = DispatchTime.now().uptimeNanoseconds
