@@ -38,31 +38,53 @@ func isaDefine(_ cpu: String) -> [SwiftSetting] {
     }
 }
 
+// Code that reads outside input (WFDB, CSV, HDF5 corpora) and the evaluation harness keep Swift's
+// bounds and overflow checks (plain -O in release); they still get the vector ISA for their
+// numeric loops (synthesis, resampling, normalisation).
+let checkedSwift: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", targetCPU, "-Xcc", "-fno-math-errno"]),
+]
+
+// Dependencies read downwards: launcher → DistTrainer (MPI) → Evaluation → ECGData → Model → C shims.
+// Everything below DistTrainer is MPI-free: it never imports MPIShim and its tests run with plain
+// `swift test`.
 let package = Package(
     name: "ecg-dist",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "ecg-dist", targets: ["launcher"]),
         .library(name: "Model", targets: ["Model"]),
+        .library(name: "ECGData", targets: ["ECGData"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "DistTrainer", targets: ["DistTrainer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // MPI + parallel HDF5: the C macros Swift cannot import are wrapped as static inline functions.
+        // MPI: the C macros Swift cannot import are wrapped as static inline functions. It takes
+        // hdf5.h (and with it mpi.h) from HDF5Shim, for the MPI-IO file access of parallel HDF5.
         .systemLibrary(name: "MPIShim", path: "Sources/MPIShim/mpi", pkgConfig: "hdf5-openmpi"),
+        // HDF5 on its own module so that the data target reads and writes corpora without MPI.
+        .systemLibrary(name: "HDF5Shim", path: "Sources/MPIShim/hdf5", pkgConfig: "hdf5-openmpi"),
         // CBLAS on its own module so that Model links BLAS without ever seeing MPI.
         .systemLibrary(name: "CBLASShim", path: "Sources/MPIShim/cblas", pkgConfig: "openblas"),
         .target(name: "Model", dependencies: ["CBLASShim"], swiftSettings: fastSwift),
-        .target(name: "DistTrainer", dependencies: ["Model", "MPIShim", "CBLASShim"], swiftSettings: fastSwift),
+        .target(name: "ECGData", dependencies: ["Model", "HDF5Shim"], swiftSettings: checkedSwift),
+        .target(name: "Evaluation", dependencies: ["ECGData", "Model"], swiftSettings: checkedSwift),
+        .target(name: "DistTrainer", dependencies: ["Evaluation", "ECGData", "Model", "MPIShim", "HDF5Shim"],
+                swiftSettings: fastSwift),
         .executableTarget(
             name: "launcher",
-            dependencies: ["DistTrainer", "Model", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["DistTrainer", "Evaluation", "ECGData", "Model",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fastSwift),
         // Assertions shared by the test targets (tolerances relative to magnitude).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], swiftSettings: fastSwift),
-        .testTarget(name: "DistTrainerTests", dependencies: ["DistTrainer", "Model", "MPIShim", "TestSupport"], swiftSettings: fastSwift),
+        .testTarget(name: "ECGDataTests", dependencies: ["ECGData", "Model", "TestSupport"], swiftSettings: checkedSwift),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ECGData", "Model", "TestSupport"], swiftSettings: checkedSwift),
+        .testTarget(name: "DistTrainerTests", dependencies: ["DistTrainer", "ECGData", "Model", "MPIShim", "HDF5Shim", "TestSupport"],
+                    swiftSettings: fastSwift),
     ]
 )

@@ -10,7 +10,7 @@ STEPS=${STEPS:-300}
 NP=${NP:-2}
 OUT=${OUT:-runs/demo}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OPENBLAS_NUM_THREADS=1   # one BLAS thread per rank: NP ranks fill NP cores
+export OPENBLAS_NUM_THREADS=1   # one engine thread per rank: NP ranks fill NP cores (eval, one process, takes NP)
 
 bash scripts/install-deps.sh
 swift build -c release 2>&1 | grep -E "error|Compiling|Build complete" || true
@@ -31,8 +31,8 @@ mpirun --oversubscribe -np "$NP" "$BIN" pretrain --data "$OUT/ptbxl.h5" --out "$
 CKPT=$(ls "$OUT"/pretrain/checkpoints/step-*.ckpt | sort | tail -n 1)
 
 echo "==> evaluate (rank 0 harness): linear probe on every task, pre-trained vs random init"
-"$BIN" eval --checkpoint "$CKPT" --data "$OUT/ptbxl.h5" --task every --mode linear --steps 200 \
+"$BIN" eval --checkpoint "$CKPT" --data "$OUT/ptbxl.h5" --task every --mode linear --steps 200 --threads "$NP" \
   --out "$OUT/eval" --quiet
-"$BIN" eval --random-init --model "$MODEL" --data "$OUT/ptbxl.h5" --task every --mode linear --steps 200 \
+"$BIN" eval --random-init --model "$MODEL" --data "$OUT/ptbxl.h5" --task every --mode linear --steps 200 --threads "$NP" \
   --out "$OUT/eval-random" --quiet
 echo "results: $OUT/eval/eval.md, $OUT/eval-random/eval.md; training curve: $OUT/pretrain/metrics.jsonl"

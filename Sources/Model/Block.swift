@@ -350,8 +350,6 @@ func initializeBlocks(_ blocks: [BlockParameters], specs: [ParameterSpec], weigh
 /// Fills with trunc-normal(0, 0.02)·scale from a generator keyed by the parameter name, so a
 /// tensor's init does not depend on where it sits in a layout.
 func fillTruncatedNormal(_ p: UnsafeMutablePointer<Float>, count: Int, name: String, seed: UInt64, scale: Float = 1) {
-    var hash: UInt64 = 0xCBF2_9CE4_8422_2325   // FNV-1a of the name
-    for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-    var rng = SplitMix64(seed: seed, stream: RNGStream.weightInit.rawValue, counter: hash)
+    var rng = SplitMix64(seed: seed, stream: RNGStream.weightInit.rawValue, counter: fnv1a64(name.utf8))
     for i in 0..<count { p[i] = rng.nextTruncatedNormal(std: 0.02) * scale }
 }

@@ -23,22 +23,46 @@ public struct ViTConfig: Codable, Equatable, Sendable {
     public static let vitXS = ViTConfig(name: "vit-xs", dim: 192, depth: 8, heads: 4, predDim: 96, predDepth: 8, predHeads: 4)
     public static let vitS = ViTConfig(name: "vit-s", dim: 384, depth: 8, heads: 6, predDim: 192, predDepth: 8, predHeads: 6)
     public static let vitB = ViTConfig(name: "vit-b", dim: 768, depth: 12, heads: 12, predDim: 384, predDepth: 12, predHeads: 12)
-    public static let all: [ViTConfig] = [.vitXS, .vitS, .vitB]
+    /// A small model for demos and smoke tests on a laptop (not in the paper).
+    public static let vitTiny = ViTConfig(name: "vit-tiny", dim: 64, depth: 4, heads: 2, predDim: 32, predDepth: 2, predHeads: 2)
+    /// Every named config, paper sizes first.
+    public static let named: [ViTConfig] = [.vitXS, .vitS, .vitB, .vitTiny]
 
-    public enum ConfigError: Error, CustomStringConvertible {
-        case unknownName(String)
-        case invalid(String)
-        public var description: String {
-            switch self {
-            case .unknownName(let n): return "unknown model config '\(n)' (known: vit-xs, vit-s, vit-b)"
-            case .invalid(let why): return "invalid model config: \(why)"
-            }
-        }
+    public struct ConfigError: Error, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
     }
 
-    public static func named(_ name: String) throws -> ViTConfig {
-        guard let config = all.first(where: { $0.name == name.lowercased() }) else { throw ConfigError.unknownName(name) }
-        return config
+    /// The one model-name parser (`--model`, `bench --configs`, checkpoint metadata): a named
+    /// config (`vit-xs`, `vit-s`, `vit-b`, `vit-tiny`) or a custom spec such as
+    /// `dim=64,depth=2,heads=2,pred-dim=32,pred-depth=2,pred-heads=2` (unnamed fields default to
+    /// vit-tiny's; the spec itself becomes the name).
+    public static func parse(_ spec: String) throws -> ViTConfig {
+        let s = spec.lowercased()
+        if let config = named.first(where: { $0.name == s }) { return config }
+        guard s.contains("=") else {
+            throw ConfigError("unknown model '\(spec)' (known: \(named.map(\.name).joined(separator: ", ")), "
+                              + "or a spec like dim=64,depth=4,heads=2,pred-dim=32,pred-depth=2,pred-heads=2)")
+        }
+        var c = vitTiny
+        c.name = s
+        for field in s.split(separator: ",") {
+            let kv = field.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
+            guard kv.count == 2, let v = Int(kv[1]), v > 0 else {
+                throw ConfigError("bad --model field '\(field)' (expected key=positive integer)")
+            }
+            switch kv[0] {
+            case "dim": c.dim = v
+            case "depth": c.depth = v
+            case "heads": c.heads = v
+            case "pred-dim": c.predDim = v
+            case "pred-depth": c.predDepth = v
+            case "pred-heads": c.predHeads = v
+            default: throw ConfigError("unknown --model field '\(kv[0])' (dim, depth, heads, pred-dim, pred-depth, pred-heads)")
+            }
+        }
+        try c.validate()
+        return c
     }
 
     /// Number of tokens the encoder sees for a crop of `samples` time steps: 1 register + patches.
@@ -51,9 +75,9 @@ public struct ViTConfig: Codable, Equatable, Sendable {
 
     /// Throws unless head splits and positional embeddings are well defined.
     public func validate() throws {
-        if dim <= 0 || depth < 0 || heads <= 0 || dim % heads != 0 { throw ConfigError.invalid("dim \(dim) not divisible by heads \(heads)") }
-        if predDim <= 0 || predHeads <= 0 || predDim % predHeads != 0 { throw ConfigError.invalid("predDim \(predDim) not divisible by predHeads \(predHeads)") }
-        if dim % 2 != 0 || predDim % 2 != 0 { throw ConfigError.invalid("dims must be even for sin-cos positions") }
-        if patchSize <= 0 || channels <= 0 || mlpRatio <= 0 { throw ConfigError.invalid("patchSize, channels, mlpRatio must be positive") }
+        if dim <= 0 || depth < 0 || heads <= 0 || dim % heads != 0 { throw ConfigError("invalid model config: dim \(dim) not divisible by heads \(heads)") }
+        if predDim <= 0 || predHeads <= 0 || predDim % predHeads != 0 { throw ConfigError("invalid model config: predDim \(predDim) not divisible by predHeads \(predHeads)") }
+        if dim % 2 != 0 || predDim % 2 != 0 { throw ConfigError("invalid model config: dims must be even for sin-cos positions") }
+        if patchSize <= 0 || channels <= 0 || mlpRatio <= 0 { throw ConfigError("invalid model config: patchSize, channels, mlpRatio must be positive") }
     }
 }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#else
-import Darwin
-#endif
 
 // AdamW (Loshchilov & Hutter) over the flat parameter buffer, plus global gradient-norm clipping.
 // The update follows torch.optim.AdamW step for step (decay first, lerp for the first moment,

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#else
-import Darwin
-#endif
 
 // All trainable parameters of a model live in ONE flat, 64-byte aligned Float buffer, with their
 // gradients in a second buffer of the same layout. Why: the optimizer, the EMA update, gradient

@@ -26,9 +26,6 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
-    /// Uniform in [0, 1) with 24 random bits (exact in Float).
-    public mutating func nextFloat() -> Float { Float(next() >> 40) * (1.0 / 16_777_216.0) }
-
     /// Uniform in [0, 1) with 53 random bits.
     public mutating func nextDouble() -> Double { Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0) }
 
@@ -60,12 +57,6 @@ public enum RNGStream: UInt64, Sendable {
     case weightInit = 1, mask = 2, shuffle = 3, crop = 4, probe = 5, synth = 6, dropout = 7, maskLayout = 8
 }
 
-#if canImport(Glibc)
 import Glibc
 @inline(__always) func _log(_ x: Double) -> Double { Glibc.log(x) }
 @inline(__always) func _cos(_ x: Double) -> Double { Glibc.cos(x) }
-#else
-import Darwin
-@inline(__always) func _log(_ x: Double) -> Double { Darwin.log(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { Darwin.cos(x) }
-#endif

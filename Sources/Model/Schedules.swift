@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#else
-import Darwin
-#endif
 
 // The I-JEPA / ECG-JEPA training schedules. Every value is a pure function of the step (no state
 // advanced per call), so a resumed run computes exactly the values the uninterrupted run would have.

@@ -169,3 +169,10 @@ public final class ViTEncoder {
         stack.reservedBytes + totalBytes([patches, reorderedPatchWeight, embedded, output, normMean, normRstd, dTokens, dPatchWeight])
     }
 }
+
+/// Floats of a standalone encoder layout (what `encoderWeights` must hold).
+public func encoderParameterCount(_ config: ViTConfig) -> Int {
+    var layout = ParameterLayout()
+    _ = ViTEncoder(config: config, layout: &layout, prefix: "encoder.")
+    return layout.count
+}

@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
 import Model
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `ecg-dist bench`: throughput of the hand-written JEPA step vs raw sgemm on this machine.
 struct Bench: ParsableCommand {
@@ -13,7 +10,7 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Comma-separated model configs.") var configs = "vit-xs,vit-s"
     @Option(help: "Comma-separated micro-batch sizes.") var batches = "16,32,64"
-    @Option(help: "Comma-separated OpenBLAS thread counts.") var threads = "1,2"
+    @Option(help: "Comma-separated engine thread counts (its own pool; OpenBLAS stays at 1).") var threads = "1,2"
     @Option(help: "Timed repetitions per case; the best is reported (the machine is shared).") var repeats = 3
     @Option(help: "Samples per crop (time steps at 500 Hz).") var samples = 5000
     @Option(help: "Context patches (visible to the context encoder); the rest are targets.") var context = 40
@@ -26,28 +23,29 @@ struct Bench: ParsableCommand {
     @Option(help: .hidden) var dump: String?
 
     func run() throws {
-        let configList = try configs.split(separator: ",").map { try ViTConfig.named(String($0)) }
+        let configList = try configs.split(separator: ",").map { try ViTConfig.parse(String($0)) }
         let batchList = try parseInts(batches, "--batches"), threadList = try parseInts(threads, "--threads")
         if let dump { try writeDump(directory: dump, config: configList.first ?? .vitXS, threads: threadList.first ?? 1); return }
         let patches = samples / 25
         guard context > 0 && context < patches else { throw ValidationError("--context must be in 1..<\(patches)") }
-        let mask = benchMask(patches: patches, context: context)
+        let bench = EngineBenchmark(samples: samples, forwardSamples: forwardSamples, repeats: repeats)
+        let mask = EngineBenchmark.fixedMask(patches: patches, context: context)
         let fwdPatches = forwardSamples / 25
         print("JEPA step benchmark: \(samples) samples/crop, \(patches) patches, context \(mask.context.count), targets \(mask.target.count); best of \(repeats) (shared machine)")
         print("forward-only encoder: \(forwardSamples)-sample crops (\(fwdPatches) patches + register), batch = \(forwardBatchFactor) x step batch")
         print("engine kernels compiled for \(KernelISA.name); OpenBLAS core \(BLASCore.summary)")
         print("wall = samples/s by wall clock; cpu = by process CPU time (1 thread only: immune to preemption by other processes)")
         for t in threadList {
-            BLASThreads.set(t)
-            let sgemm = measureSGEMM()
+            EngineThreads.set(t)
+            let sgemm = bench.sgemmRate()
             print(String(format: "\nthreads %d: sgemm 6432x576x192 = %.1f GFLOP/s wall, %.1f GFLOP/s cpu", t, sgemm.wall / 1e9, sgemm.cpu / 1e9))
-            if phases, let config = configList.first, let batch = batchList.first { printPhases(config: config, batch: batch, mask: mask) }
+            if phases, let config = configList.first, let batch = batchList.first { printPhases(bench, config: config, batch: batch, mask: mask) }
             print("config   batch | step wall/s   cpu/s  GFLOP/s %sgemm | fwd batch  wall/s    cpu/s  GFLOP/s %sgemm")
             for config in configList {
                 for batch in batchList {
-                    let r = measureStep(config: config, batch: batch, mask: mask)
+                    let r = bench.stepSeconds(config: config, batch: batch, mask: mask)
                     let fb = batch * forwardBatchFactor
-                    let f = measureForward(config: config, batch: fb)
+                    let f = bench.forwardSeconds(config: config, batch: fb)
                     let stepFlops = FLOPCount.jepaStep(config, patches: patches, context: mask.context.count, targets: mask.target.count)
                     let fwdFlops = FLOPCount.encoderForward(config, patches: fwdPatches)
                     let stepWall = Double(batch) / r.wall, stepCPU = t == 1 ? Double(batch) / r.cpu : .nan
@@ -66,8 +64,14 @@ struct Bench: ParsableCommand {
             }
         }
         print(String(format: "\nGFLOP per sample (step, vit-xs): %.2f", FLOPCount.jepaStep(.vitXS, patches: patches, context: mask.context.count, targets: mask.target.count) / 1e9))
-        print(String(format: "peak RSS: %.0f MB", peakRSSMegabytes()))
-        if rssSteps > 0 { try rssDrift(batch: rssBatch ?? batchList.max() ?? 64, mask: mask) }
+        print(String(format: "peak RSS: %.0f MB", EngineBenchmark.peakRSSMegabytes()))
+        if rssSteps > 0 {
+            let batch = rssBatch ?? batchList.max() ?? 64
+            let rss = bench.rssDrift(config: .vitXS, batch: batch, steps: rssSteps, mask: mask)
+            print(String(format: "RSS vit-xs batch %d: after 10 steps %.0f MB, after %d steps %.0f MB (drift %+.1f MB); peak %.0f MB; activations %.0f MB",
+                         batch, rss.after10, rssSteps, rss.end, rss.end - rss.after10, EngineBenchmark.peakRSSMegabytes(),
+                         Double(rss.activationBytes) / 1e6))
+        }
     }
 
     func parseInts(_ s: String, _ flag: String) throws -> [Int] {
@@ -77,97 +81,24 @@ struct Bench: ParsableCommand {
         }
     }
 
-    /// A fixed random context set (sorted) and its complement as targets.
-    func benchMask(patches: Int, context: Int) -> (context: [Int], target: [Int]) {
-        var rng = SplitMix64(seed: 1, stream: RNGStream.mask.rawValue)
-        var all = Array(0..<patches)
-        all.shuffle(using: &rng)
-        let ctx = Array(all[0..<context]).sorted()
-        let set = Set(ctx)
-        return (ctx, (0..<patches).filter { !set.contains($0) })
-    }
-
-    func randomInput(count: Int, seed: UInt64) -> [Float] {
-        var rng = SplitMix64(seed: seed, stream: RNGStream.synth.rawValue)
-        return (0..<count).map { _ in rng.nextNormal() }
-    }
-
-    func now() -> Double { Date().timeIntervalSinceReferenceDate }
-
-    /// Process CPU seconds (all threads).
-    func cpuNow() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
-
-    /// Best wall and best CPU seconds of `repeats` runs of body.
-    func timeBest(_ repeats: Int, _ body: () -> Void) -> (wall: Double, cpu: Double) {
-        var wall = Double.infinity, cpu = Double.infinity
-        for _ in 0..<repeats {
-            let t0 = now(), c0 = cpuNow()
-            body()
-            cpu = min(cpu, cpuNow() - c0); wall = min(wall, now() - t0)
-        }
-        return (wall, cpu)
-    }
-
-    /// FLOP/s of the reference sgemm (wall and CPU based).
-    func measureSGEMM() -> (wall: Double, cpu: Double) {
-        let m = 6432, n = 576, k = 192
-        let a = randomInput(count: m * k, seed: 1), b = randomInput(count: n * k, seed: 2)
-        var c = [Float](repeating: 0, count: m * n)
-        let best = timeBest(max(3, repeats * 3)) { for _ in 0..<5 { benchSGEMM(m: m, n: n, k: k, a: a, b: b, c: &c) } }
-        return (10 * Double(m * n * k) / best.wall, 10 * Double(m * n * k) / best.cpu)
-    }
-
-    /// Best seconds per JEPA step (wall, CPU).
-    func measureStep(config: ViTConfig, batch: Int, mask: (context: [Int], target: [Int])) -> (wall: Double, cpu: Double) {
-        let model = JEPAModel(config: config, samples: samples)
-        model.initialize(seed: 1)
-        let input = randomInput(count: batch * samples * 12, seed: 3)
-        _ = model.step(input: input, batch: batch, contextIndices: mask.context, targetIndices: mask.target, gradScale: 1, onGradientsReady: nil)
-        return timeBest(repeats) {
-            _ = model.step(input: input, batch: batch, contextIndices: mask.context, targetIndices: mask.target, gradScale: 1, onGradientsReady: nil)
+    /// `--phases`: seconds and GFLOP/s of each part of one JEPA step (first config and batch).
+    func printPhases(_ bench: EngineBenchmark, config: ViTConfig, batch: Int, mask: (context: [Int], target: [Int])) {
+        print("\nphases (\(config.name), batch \(batch), CPU time, \(EngineThreads.count) thread(s)):")
+        for phase in bench.phases(config: config, batch: batch, mask: mask) {
+            let label = phase.name.padding(toLength: 32, withPad: " ", startingAt: 0)
+            print("  " + label + String(format: " %8.1f ms %8.1f GFLOP/s", phase.seconds * 1e3,
+                                        Double(batch) * phase.flopsPerSample / phase.seconds / 1e9))
         }
     }
 
-    /// Best seconds per forward-only encoder pass (no activations kept) on `forwardSamples` crops.
-    func measureForward(config: ViTConfig, batch: Int) -> (wall: Double, cpu: Double) {
-        var layout = ParameterLayout()
-        let encoder = ViTEncoder(config: config, layout: &layout, prefix: "encoder.")
-        encoder.keepsActivationsForBackward = false
-        let store = ParameterStore(layout: layout)
-        encoder.initialize(store.values, seed: 1)
-        let input = randomInput(count: batch * forwardSamples * 12, seed: 5)
-        _ = encoder.forward(weights: store.values, input: input, batch: batch, samples: forwardSamples)
-        return timeBest(repeats) { _ = encoder.forward(weights: store.values, input: input, batch: batch, samples: forwardSamples) }
-    }
-
-    func rssDrift(batch: Int, mask: (context: [Int], target: [Int])) throws {
-        let model = JEPAModel(config: .vitXS, samples: samples)
-        model.initialize(seed: 1)
-        let input = randomInput(count: batch * samples * 12, seed: 4)
-        var after10 = 0.0
-        for step in 1...rssSteps {
-            _ = model.step(input: input, batch: batch, contextIndices: mask.context, targetIndices: mask.target, gradScale: 1, onGradientsReady: nil)
-            if step == min(10, rssSteps) { after10 = currentRSSMegabytes() }
-        }
-        let end = currentRSSMegabytes()
-        print(String(format: "RSS vit-xs batch %d: after 10 steps %.0f MB, after %d steps %.0f MB (drift %+.1f MB); peak %.0f MB; activations %.0f MB",
-                     batch, after10, rssSteps, end, end - after10, peakRSSMegabytes(), Double(model.activationBytes) / 1e6))
-    }
-
-    func peakRSSMegabytes() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_maxrss) / 1024   // Linux: kilobytes
-    }
-
-    func currentRSSMegabytes() -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let fields = text.split(separator: " ")
-        guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
-        return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1e6
+    /// `--dump DIR` (hidden): one JEPA step for bench/torch_reference.py (see ReferenceDump), with the
+    /// engine on the first of --threads, so the parallel path is cross-checked too.
+    func writeDump(directory: String, config: ViTConfig, threads: Int) throws {
+        EngineThreads.set(threads)
+        let patches = samples / config.patchSize
+        let mask = EngineBenchmark.fixedMask(patches: patches, context: min(context, patches - 1))
+        let loss = try ReferenceDump.write(directory: directory, config: config, batch: 3, samples: samples,
+                                           contextIndices: mask.context, targetIndices: mask.target)
+        print("wrote JEPA step dump (\(config.name), batch 3, \(threads) thread(s), loss \(loss)) to \(directory)")
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import DistTrainer
 import Foundation
 import Model
 
@@ -34,21 +33,11 @@ struct CheckpointDiff: ParsableCommand {
     func run() throws {
         let a = try TrainingState(contentsOfFile: first), b = try TrainingState(contentsOfFile: second)
         print("step \(a.metadata["step"] ?? "?") vs \(b.metadata["step"] ?? "?")")
-        var worst = 0.0
-        for name in a.sectionNames {
-            guard b.count(of: name) == a.count(of: name) else {
-                throw ValidationError("section \(name) has \(a.count(of: name)!) floats in \(first) but \(b.count(of: name).map(String.init) ?? "none") in \(second)")
-            }
-            let x = try a.values(name), y = try b.values(name)
-            var maxDiff = 0.0, identical = true
-            for i in 0..<x.count {
-                if x[i].bitPattern != y[i].bitPattern { identical = false }
-                maxDiff = max(maxDiff, Double(abs(x[i] - y[i])))
-            }
-            if maxDiff.isNaN || x.contains(where: \.isNaN) != y.contains(where: \.isNaN) { maxDiff = .infinity }
-            worst = max(worst, maxDiff)
-            print("\(name): max |diff| " + String(format: "%.3e", maxDiff) + (identical ? " (bit-identical)" : ""))
+        let sections = try PretrainCheckpoint.diff(a, b)
+        for d in sections {
+            print("\(d.name): max |diff| " + String(format: "%.3e", d.maxAbsDifference) + (d.bitIdentical ? " (bit-identical)" : ""))
         }
+        let worst = sections.map(\.maxAbsDifference).max() ?? 0
         print(String(format: "max |diff| over all sections: %.3e", worst))
         if let tolerance, worst > tolerance {
             throw ExitCode(1)
@@ -66,18 +55,7 @@ struct CheckpointExport: ParsableCommand {
     @Flag(help: "Export the online (context) encoder instead of the EMA target.") var online = false
 
     func run() throws {
-        let state = try TrainingState(contentsOfFile: path)
-        let vit = try state.decodeMetadata(ViTConfig.self, key: "model")
-        let jepa = JEPAModel(config: vit, samples: 1250)
-        // The JEPA store starts with the encoder under "encoder.", so one buffer serves both sections.
-        let section = online ? "params" : "target"
-        let count = online ? jepa.params.count : jepa.target.count
-        try state.copy(section, into: jepa.params.values, count: count)
-        var metadata = ["model": try TrainingStateWriter.metadataString(vit), "source": path,
-                        "encoder": online ? "online" : "ema-target"]
-        metadata["step"] = state.metadata["step"]
-        try Safetensors.write(layout: jepa.target.layout, values: jepa.params.values, prefix: "encoder.",
-                              metadata: metadata, toFile: out)
+        let (vit, metadata) = try PretrainCheckpoint.exportEncoder(checkpoint: path, online: online, to: out)
         print("wrote \(out): \(vit.name) encoder (\(metadata["encoder"]!), step \(metadata["step"] ?? "?"))")
     }
 }

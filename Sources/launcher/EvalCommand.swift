@@ -1,5 +1,6 @@
 import ArgumentParser
-import DistTrainer
+import ECGData
+import Evaluation
 import Foundation
 import Model
 
@@ -37,7 +38,8 @@ struct Eval: ParsableCommand {
     @Option(help: "Model config (vit-xs, vit-s, vit-b) for --random-init or a checkpoint without config.")
     var model: String?
     @Option(help: "Directory for eval.json and eval.md.") var out: String?
-    @Option(help: "OpenBLAS threads.") var threads = 2
+    @Option(help: "Engine threads (its own pool; OpenBLAS stays at 1). Default: $OPENBLAS_NUM_THREADS, else 1.")
+    var threads: Int?
     @Flag(help: "Only print the final table.") var quiet = false
 
     func options() throws -> EvalOptions {
@@ -67,14 +69,14 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let options = try options()
-        BLASThreads.set(threads)
+        EngineThreads.set(threads ?? EngineThreads.defaultCount)
         let log: ((String) -> Void)? = quiet ? nil : { line in print(line); fflush(stdout) }
         let encoder: EncoderWeights
         let checkpointName: String
         if randomInit {
             guard let model else { throw ValidationError("--random-init needs --model (vit-xs, vit-s, vit-b)") }
             if checkpoint != nil { throw ValidationError("--random-init and --checkpoint exclude each other") }
-            encoder = EncoderCheckpoint.random(config: try ModelSpec.parse(model), seed: options.baseSeed)
+            encoder = EncoderCheckpoint.random(config: try ViTConfig.parse(model), seed: options.baseSeed)
             checkpointName = "random-init"
         } else {
             guard let checkpoint else { throw ValidationError("--checkpoint is required (or --random-init --model NAME)") }

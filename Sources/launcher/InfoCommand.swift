@@ -1,5 +1,5 @@
 import ArgumentParser
-import DistTrainer
+import ECGData
 import Foundation
 
 /// `ecg-dist info FILE.h5`: what a corpus holds.

@@ -1,6 +1,7 @@
 import ArgumentParser
-import DistTrainer
+import ECGData
 import Foundation
+import Model
 
 /// `ecg-dist plot {metrics|record}`: SVG figures, written in pure Swift.
 struct Plot: ParsableCommand {
@@ -27,7 +28,7 @@ struct PlotMetrics: ParsableCommand {
     func run() throws {
         let series = try MetricsSeries.read(path: jsonl)
         guard !series.isEmpty else {
-            throw PlotError(path: jsonl, "no lines with a numeric step and loss, lr or eval AUC values")
+            throw FileError(jsonl, "no lines with a numeric step and loss, lr or eval AUC values")
         }
         let doc = try MetricsPlot.render(series, title: title ?? (jsonl as NSString).lastPathComponent)
         try doc.write(to: out)
@@ -47,9 +48,9 @@ struct PlotRecord: ParsableCommand {
     func run() throws {
         let corpus = try CorpusReader(path: data)
         guard (0..<corpus.count).contains(index) else {
-            throw PlotError(path: data, "--index \(index) is out of range: the corpus has \(corpus.count) records (0..<\(corpus.count))")
+            throw FileError(data, "--index \(index) is out of range: the corpus has \(corpus.count) records (0..<\(corpus.count))")
         }
-        guard corpus.leads == 12 else { throw PlotError(path: data, "record plot needs 12 leads, corpus has \(corpus.leads)") }
+        guard corpus.leads == 12 else { throw FileError(data, "record plot needs 12 leads, corpus has \(corpus.leads)") }
         var signal = [Float](repeating: 0, count: corpus.recordElements)
         try signal.withUnsafeMutableBufferPointer { try corpus.readSignals(rows: index..<(index + 1), into: $0.baseAddress!) }
         let names = (try? corpus.recordNames()) ?? []

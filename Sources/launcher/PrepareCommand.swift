@@ -1,5 +1,5 @@
 import ArgumentParser
-import DistTrainer
+import ECGData
 import Foundation
 
 /// `ecg-dist prepare {ptbxl|wfdb}`: raw ECG databases → one corpus HDF5 file (docs/hdf5-layout.md).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DistTrainer
 import Foundation
+import Model
 
 /// `ecg-dist pretrain`: JEPA pre-training across MPI ranks (`mpirun -np N ecg-dist pretrain ...`).
 struct Pretrain: ParsableCommand {
@@ -45,38 +46,50 @@ struct Pretrain: ParsableCommand {
     var resume: String?
     @Option(help: "Stop (with a checkpoint) after this many steps of this invocation (testing resume).")
     var stopAfter: Int?
-    @Option(help: "BLAS threads per rank (default: $OPENBLAS_NUM_THREADS or 1).") var threads: Int?
+    @Option(help: """
+        Engine threads per rank: the size of ecg-dist's own thread pool (OpenBLAS stays at 1). \
+        Default: $OPENBLAS_NUM_THREADS, else 1; ranks × threads = cores.
+        """)
+    var threads: Int?
+
+    /// Each flag and the config field it overrides when given (nil = not given: the --config file's
+    /// value, else the default, stays).
+    var overrides: [ConfigOverride<PretrainConfig>] {
+        [
+            .init(out, \.out), .init(model, \.model), .init(steps, \.steps), .init(globalBatch, \.globalBatch),
+            .init(microBatch, \.microBatch), .init(seed, \.seed), .init(cropSeconds, \.cropSeconds),
+            .init(maskMinKeep, \.maskMinKeep), .init(maskMaxKeep, \.maskMaxKeep), .init(maskMinBlock, \.maskMinBlock),
+            .init(warmupSteps, \.warmupSteps), .init(lr, \.lrPeak), .init(gradClip, \.gradClip),
+            .init(checkpointEvery, \.checkpointEvery), .init(keepCheckpoints, \.keepCheckpoints),
+            .init(verifyEvery, \.verifyEvery), .init(logEvery, \.logEvery), .init(evalEvery, \.evalEvery),
+            .init(evalData, optional: \.evalData), .init(evalTask, \.evalTask), .init(evalSteps, \.evalSteps),
+            .init(data.isEmpty ? nil : data, \.data),
+        ]
+    }
 
     func run() throws {
         var cfg = try config.map { try PretrainConfig.load(path: $0) } ?? PretrainConfig()
-        if !data.isEmpty { cfg.data = data }
-        if let out { cfg.out = out }
-        if let model { cfg.model = model }
-        if let steps { cfg.steps = steps }
-        if let globalBatch { cfg.globalBatch = globalBatch }
-        if let microBatch { cfg.microBatch = microBatch }
-        if let seed { cfg.seed = seed }
-        if let cropSeconds { cfg.cropSeconds = cropSeconds }
-        if let maskMinKeep { cfg.maskMinKeep = maskMinKeep }
-        if let maskMaxKeep { cfg.maskMaxKeep = maskMaxKeep }
-        if let maskMinBlock { cfg.maskMinBlock = maskMinBlock }
-        if let warmupSteps { cfg.warmupSteps = warmupSteps }
-        if let lr { cfg.lrPeak = lr }
-        if let gradClip { cfg.gradClip = gradClip }
-        if let checkpointEvery { cfg.checkpointEvery = checkpointEvery }
-        if let keepCheckpoints { cfg.keepCheckpoints = keepCheckpoints }
-        if let verifyEvery { cfg.verifyEvery = verifyEvery }
-        if let logEvery { cfg.logEvery = logEvery }
-        if let evalEvery { cfg.evalEvery = evalEvery }
-        if let evalData { cfg.evalData = evalData }
-        if let evalTask { cfg.evalTask = evalTask }
-        if let evalSteps { cfg.evalSteps = evalSteps }
+        for override in overrides { override.apply(&cfg) }
         do {
             try cfg.validate()
         } catch {
             throw ValidationError("\(error)")
         }
-        let blasThreads = threads ?? Int(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "") ?? 1
-        try runPretraining(config: cfg, resume: resume, stopAfter: stopAfter, blasThreads: blasThreads)
+        try runPretraining(config: cfg, resume: resume, stopAfter: stopAfter,
+                           engineThreads: threads ?? EngineThreads.defaultCount)
+    }
+}
+
+/// A command-line value that replaces one field of a config when it was given.
+struct ConfigOverride<Config> {
+    let apply: (inout Config) -> Void
+
+    init<Value>(_ value: Value?, _ field: WritableKeyPath<Config, Value>) {
+        apply = { config in if let value { config[keyPath: field] = value } }
+    }
+
+    /// For optional fields (e.g. `evalData`): a given value sets them, nothing given leaves them.
+    init<Value>(_ value: Value?, optional field: WritableKeyPath<Config, Value?>) {
+        apply = { config in if let value { config[keyPath: field] = value } }
     }
 }

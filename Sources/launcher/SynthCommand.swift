@@ -1,5 +1,6 @@
 import ArgumentParser
 import DistTrainer
+import ECGData
 import Foundation
 
 /// `ecg-dist synth`: a labelled synthetic 12-lead ECG corpus (docs/synthetic-ecg.svg shows a record).
@@ -30,7 +31,7 @@ struct Synth: ParsableCommand {
         let comm = launchedByMPI() ? try Communicator.world() : nil
         let report: SynthCorpusReport
         do {
-            report = try SynthCorpus.write(path: out, records: records, seed: seed, comm: comm, batchSize: batch)
+            report = try SynthCorpus.write(path: out, records: records, seed: seed, ranks: comm, batchSize: batch)
         } catch {
             // One failed rank would leave the others waiting in a collective: end the whole job.
             if let comm, comm.size > 1 {

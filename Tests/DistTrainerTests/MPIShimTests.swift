@@ -42,6 +42,7 @@ final class MPIShimTests: XCTestCase {
         defer { grads.deallocate() }
         for i in 0..<n { grads[i] = Float(comm.rank + 1) }
         let reducer = GradientAllReducer(comm: try comm.duplicate(), grads: grads, count: n, bucketFloats: 1500)
+        defer { reducer.shutdown() }
         reducer.beginStep()
         // Backward order: descending ranges, with 0..<100 never reported.
         for upper in stride(from: n, to: 100, by: -700) {
@@ -56,6 +57,29 @@ final class MPIShimTests: XCTestCase {
     }
 
     /// Every rank writes its own rows of one file through MPI-IO, then reads the whole file back.
+    /// `shutdown()` ends the communication thread, after which nothing keeps the reducer alive.
+    func testGradientAllReducerShutdownStopsItsThread() throws {
+        let comm = try Communicator.world()
+        let count = 64
+        let grads = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { grads.deallocate() }
+        grads.update(repeating: 1, count: count)
+        weak var released: GradientAllReducer?
+        do {
+            let reducer = GradientAllReducer(comm: try comm.duplicate(), grads: grads, count: count, bucketFloats: 16)
+            released = reducer
+            XCTAssertEqual(reducer.isCommunicating, comm.size > 1)
+            reducer.beginStep()
+            reducer.gradientsReady(0..<count)
+            try reducer.finish()
+            XCTAssertEqual(grads[count - 1], Float(comm.size))
+            reducer.shutdown()
+            XCTAssertFalse(reducer.isCommunicating)
+            reducer.shutdown()   // idempotent
+        }
+        XCTAssertNil(released, "the reducer outlived its last reference")
+    }
+
     func testParallelHDF5WriteThenRead() throws {
         let comm = try Communicator.world()
         // Every rank must use the same path: rank 0 picks it and broadcasts.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import DistTrainer
+import ECGData
 
 /// The sharded loader under MPI (the test script runs this class with `mpirun -np 2` and `-np 3`;
 /// under plain `swift test` it runs with one rank). Each record's signal encodes its own index, so

@@ -51,8 +51,10 @@ final class JEPAOverfitTests: XCTestCase {
         XCTAssertEqual(model.layout.spec(named: "predictor.blocks.7.mlp.fc2.weight")?.shape, [96, 384])
         XCTAssertEqual(model.layout.spec(named: "predictor.mask_token")?.shape, [1, 1, 96])
         XCTAssertEqual(ViTConfig.vitXS.tokens(forSamples: 5000), 201)
-        XCTAssertEqual(try ViTConfig.named("vit-b").heads, 12)
-        XCTAssertThrowsError(try ViTConfig.named("vit-huge"))
+        XCTAssertEqual(try ViTConfig.parse("vit-b").heads, 12)
+        XCTAssertEqual(try ViTConfig.parse("VIT-TINY"), ViTConfig.vitTiny)
+        XCTAssertEqual(try ViTConfig.parse("dim=32,depth=2").dim, 32)
+        XCTAssertThrowsError(try ViTConfig.parse("vit-huge"))
         // I-JEPA init: target = encoder copy; proj of block 3 rescaled by 1/√8 (std ≈ 0.02/2.83).
         model.initialize(seed: 3)
         for i in 0..<model.encoderParameterCount { XCTAssertEqual(model.target.values[i], model.params.values[i]) }
@@ -70,8 +72,8 @@ final class JEPAOverfitTests: XCTestCase {
         let input = GradCheck.randomArray(3 * 60 * 3, seed: 5)
         let ctx = [1, 5, 8], tgt = (0..<12).filter { ![1, 5, 8].contains($0) }
         func run(threads: Int) -> (Float, [Float]) {
-            BLASThreads.set(threads)
-            defer { BLASThreads.set(1) }
+            EngineThreads.set(threads)
+            defer { EngineThreads.set(1) }
             model.params.zeroGrads()
             let loss = model.step(input: input, batch: 3, contextIndices: ctx, targetIndices: tgt, gradScale: 1, onGradientsReady: nil)
             return (loss, Array(UnsafeBufferPointer(start: model.params.grads, count: model.params.count)))

@@ -72,8 +72,8 @@ final class SelectedRowsStackTests: XCTestCase {
         let x = GradCheck.randomArray(batch * tokens * dim, seed: 11)
         let r = GradCheck.randomArray(batch * selected.count * dim, seed: 12)
         func run(threads: Int) -> ([Float], [Float], [Float]) {
-            BLASThreads.set(threads)
-            defer { BLASThreads.set(1) }
+            EngineThreads.set(threads)
+            defer { EngineThreads.set(1) }
             store.zeroGrads()
             let y = forward(stack, store, x, keep: true, rows: selected)
             var dx = r + [Float](repeating: 0, count: x.count - r.count)
@@ -99,10 +99,10 @@ final class SelectedRowsStackTests: XCTestCase {
         let (stack, store) = makeStack()
         let x = GradCheck.randomArray(batch * tokens * dim, seed: 13)
         let saved = TransformerStack.tileRows
-        defer { TransformerStack.tileRows = saved; BLASThreads.set(1) }
+        defer { TransformerStack.tileRows = saved; EngineThreads.set(1) }
         func run(tileRows: Int, threads: Int, rows: [Int]?) -> ([Float], [Float], [Float], [Float]) {
             TransformerStack.tileRows = tileRows
-            BLASThreads.set(threads)
+            EngineThreads.set(threads)
             store.zeroGrads()
             let r = GradCheck.randomArray(batch * (rows?.count ?? tokens) * dim, seed: 14)
             let forwardOnly = forward(stack, store, x, keep: false, rows: rows)

@@ -131,15 +131,6 @@ public final class Communicator: @unchecked Sendable {
         try waitPolling(&request, "MPI_Iallreduce", pollMicroseconds: pollMicroseconds)
     }
 
-    /// Average of floats across ranks, in place.
-    public func allReduceAverage(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws {
-        try allReduceSum(buffer, count: count)
-        if size > 1 {
-            let inv = 1 / Float(size)
-            for i in 0..<count { buffer[i] *= inv }
-        }
-    }
-
     /// Max and min of one UInt64 over ranks (bit-identity checks: equal everywhere iff max == min).
     public func allReduceMinMax(_ value: UInt64) throws -> (min: UInt64, max: UInt64) {
         guard size > 1 else { return (value, value) }

@@ -11,6 +11,8 @@ import MPIShim
 /// really overlaps; polling with short sleeps keeps it from competing with backward for a core.)
 /// `finish()` flushes the last bucket, reduces anything the callbacks never reported, waits, and
 /// divides nothing: callers scale gradients so that the SUM over ranks is the global mean.
+/// `shutdown()` stops and joins the thread; it must be called (the thread's loop holds `self`, so
+/// the reducer cannot go away on its own while the thread runs).
 public final class GradientAllReducer: @unchecked Sendable {
     public let comm: Communicator
     let grads: UnsafeMutablePointer<Float>
@@ -47,12 +49,21 @@ public final class GradientAllReducer: @unchecked Sendable {
         }
     }
 
-    deinit {
+    /// Stops the communication thread once its queue is empty and waits until it has finished
+    /// (and with it released `self`). Call after the last `finish()`; the reducer cannot reduce
+    /// afterwards. Idempotent. Called from the thread that created the reducer.
+    public func shutdown() {
         cond.lock()
         stopping = true
         cond.broadcast()
         cond.unlock()
+        // Foundation's Thread has no join(); the loop returns as soon as it sees `stopping`.
+        while let t = thread, !t.isFinished { usleep(100) }
+        thread = nil
     }
+
+    /// True while the communication thread runs (tests).
+    var isCommunicating: Bool { thread.map { !$0.isFinished } ?? false }
 
     /// Call before the backward pass whose gradients will be reduced.
     public func beginStep() {

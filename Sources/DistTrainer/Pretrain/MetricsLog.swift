@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// Rank 0's training log: one JSON object per line (`metrics.jsonl` in the run folder), appended
 /// and flushed per record so a crash loses at most the line being written. A resumed run appends

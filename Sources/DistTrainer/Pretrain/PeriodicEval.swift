@@ -1,4 +1,6 @@
 import Foundation
+import ECGData
+import Evaluation
 import Model
 
 /// Rank 0's evaluation during pre-training: an attentive probe on the current EMA target encoder,

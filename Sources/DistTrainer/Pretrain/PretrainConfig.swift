@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// Everything that defines a pre-training run. Defaults are the paper's recipe (Weimann & Conrad
 /// 2024): ViT-XS, 100k steps, global batch 2048, LR warmup 1e-6→1e-3 over 10k steps then cosine to
@@ -52,9 +53,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
 
     /// Loads a JSON config file; unknown keys are an error (a typo must not silently do nothing).
     public static func load(path: String) throws -> PretrainConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw FileError(path, "cannot read config file")
-        }
+        let data = Data(try readFileBytes(path))
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw FileError(path, "config is not a JSON object")
         }

@@ -19,7 +19,7 @@ final class TrainerState {
 
     init(config: PretrainConfig) throws {
         self.config = config
-        vit = try ModelSpec.parse(config.model)
+        vit = try ViTConfig.parse(config.model)
         model = JEPAModel(config: vit, samples: config.cropSamples)
         optimizer = AdamW(layout: model.layout)
         schedule = TrainingSchedule(
@@ -31,10 +31,10 @@ final class TrainerState {
 }
 
 /// Runs JEPA pre-training on this rank; every rank of the MPI job calls it with the same config.
-public func runPretraining(config: PretrainConfig, resume: String?, stopAfter: Int?, blasThreads: Int) throws {
+public func runPretraining(config: PretrainConfig, resume: String?, stopAfter: Int?, engineThreads: Int) throws {
     let comm = try Communicator.world()
     // The engine splits work over its own thread pool and keeps OpenBLAS single-threaded.
-    BLASThreads.set(max(1, blasThreads))
+    EngineThreads.set(max(1, engineThreads))
     StopSignals.install()
     do {
         try Pretrainer(comm: comm, config: config).run(resume: resume, stopAfter: stopAfter)
@@ -85,6 +85,9 @@ final class Pretrainer {
         //    Inputs are validated (corpora, masks) before anything is written to the run folder.
         let loader = try ShardedLoader(paths: config.data, comm: comm, globalBatch: config.globalBatch,
                                        cropSamples: config.cropSamples, seed: config.seed)
+        guard loader.leads == state.vit.channels else {
+            throw TrainingError("the corpora have \(loader.leads) leads, model \(config.model) takes \(state.vit.channels)")
+        }
         let masks = try MaskGenerator(patchCount: config.cropSamples / state.vit.patchSize,
                                       minKeepRatio: config.maskMinKeep, maxKeepRatio: config.maskMaxKeep,
                                       minBlockLength: config.maskMinBlock)
@@ -95,6 +98,7 @@ final class Pretrainer {
         }
         let reducer = GradientAllReducer(comm: try comm.duplicate(), grads: model.params.grads,
                                          count: model.params.count, bucketFloats: config.bucketFloats)
+        defer { reducer.shutdown() }
         let local = loader.localBatch
         // Every rank chose its OpenBLAS kernels on its own host (BLASCore.ensureBestCore): say if
         // they differ, since a rank on slow kernels sets the pace of all.
@@ -131,7 +135,7 @@ final class Pretrainer {
             ioWait += Date().timeIntervalSince(t0)
             if isRoot && probe == nil && batch.count > 0 {
                 probeCount = min(8, batch.count)
-                let floats = probeCount * config.cropSamples * 12
+                let floats = probeCount * config.cropSamples * loader.leads
                 probe = UnsafeMutablePointer<Float>.allocate(capacity: floats)
                 probe!.update(from: batch.data, count: floats)
                 initialTargetStd = model.targetOutputStd(input: probe!, batch: probeCount)
@@ -149,7 +153,7 @@ final class Pretrainer {
             model.params.zeroGrads()
             reducer.beginStep()
             var localLossSum = 0.0
-            let perSample = config.cropSamples * 12
+            let perSample = config.cropSamples * loader.leads
             var offset = 0
             while offset < batch.count {
                 let n = min(config.microBatch, batch.count - offset)
@@ -254,10 +258,9 @@ final class Pretrainer {
         var chosen = ""
         if isRoot, let path {
             chosen = path
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw TrainingError("cannot read checkpoint \(path)")
+            do { bytes = try readFileBytes(path) } catch {
+                throw TrainingError("cannot read checkpoint \(path) (\(error))")
             }
-            bytes = [UInt8](data)
         }
         chosen = try comm.broadcast(chosen)
         if chosen.isEmpty { return nil }

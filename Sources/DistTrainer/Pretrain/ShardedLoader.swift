@@ -1,8 +1,6 @@
+import ECGData
 import Foundation
 import Model
-
-/// HDF5 is not thread-safe: every HDF5 call made while the loader thread runs must hold this lock.
-public let hdf5Lock = NSLock()
 
 /// What the loader needs from a corpus file.
 protocol ShardSource: AnyObject {
@@ -17,7 +15,7 @@ protocol ShardSource: AnyObject {
     var recordsRead: Int { get }
 }
 
-/// One step's local share of the global batch: `count` samples of [cropSamples, 12], normalized.
+/// One step's local share of the global batch: `count` samples of [cropSamples, leads], normalized.
 public struct LoadedBatch {
     public let step: Int
     public let count: Int
@@ -32,12 +30,14 @@ public struct LoadedBatch {
 /// own slice of each step's global batch (see `SampleStream`), with independent I/O: collective
 /// transfers would have to be ordered against the gradient all-reduce running on another thread,
 /// and each record is one contiguous chunk anyway. Several corpora are concatenated, so each is
-/// sampled in proportion to its size. Samples are cropped (random start from the shared stream),
-/// z-scored per lead with the file's training-fold mean/std and clipped to ±5.
+/// sampled in proportion to its size. Samples are cropped (random start from the shared stream) and
+/// normalised (ECGData's `normalize`: per-lead z-score with the file's training-fold mean/std, ±5).
 public final class ShardedLoader {
     public let recordCount: Int
     public let localBatch: Int
     public let cropSamples: Int
+    /// Leads per sample, from the corpora (all must agree).
+    public let leads: Int
     let sources: [ShardSource]
     let starts: [Int]          // first global index of each source
     let stream: SampleStream
@@ -66,7 +66,9 @@ public final class ShardedLoader {
         var starts: [Int] = []
         var total = 0
         for s in sources {
-            guard s.leadCount == 12 else { throw FileError(s.path, "expected 12 leads, found \(s.leadCount)") }
+            guard s.leadCount == sources[0].leadCount else {
+                throw FileError(s.path, "has \(s.leadCount) leads, \(sources[0].path) has \(sources[0].leadCount)")
+            }
             guard s.samplesPerRecord >= cropSamples else {
                 throw FileError(s.path, "records have \(s.samplesPerRecord) samples, shorter than the \(cropSamples)-sample crop")
             }
@@ -81,10 +83,11 @@ public final class ShardedLoader {
         self.rank = rank
         self.size = size
         self.cropSamples = cropSamples
+        leads = sources[0].leadCount
         stream = SampleStream(recordCount: total, globalBatch: globalBatch, seed: seed)
         localBatch = SampleStream.rankSlice(globalBatch: globalBatch, rank: rank, size: size).count
         for _ in 0..<2 {
-            buffers.append(UnsafeMutablePointer<Float>.allocate(capacity: max(1, localBatch * cropSamples * 12)))
+            buffers.append(UnsafeMutablePointer<Float>.allocate(capacity: max(1, localBatch * cropSamples * leads)))
         }
     }
 
@@ -127,7 +130,7 @@ public final class ShardedLoader {
     }
 
     private func produceLoop() {
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (sources.map(\.samplesPerRecord).max() ?? 1) * 12)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (sources.map(\.samplesPerRecord).max() ?? 1) * leads)
         defer { scratch.deallocate() }
         while true {
             cond.lock()
@@ -165,8 +168,8 @@ public final class ShardedLoader {
             do { try src.readRecord(local, into: scratch) } catch { hdf5Lock.unlock(); throw error }
             hdf5Lock.unlock()
             let start = stream.cropOffset(position: sample.position, recordSamples: src.samplesPerRecord, cropSamples: cropSamples)
-            normalizeAndClip(scratch + start * 12, into: out + slot * cropSamples * 12, samples: cropSamples,
-                             mean: src.normalizationMean, std: src.normalizationStd)
+            normalize(scratch + start * leads, into: out + slot * cropSamples * leads, rows: cropSamples,
+                      mean: src.normalizationMean, std: src.normalizationStd)
             records.append(sample.record)
         }
         return records
@@ -182,22 +185,12 @@ public final class ShardedLoader {
     }
 }
 
-/// Per-lead z-score then clip to ±5, for time-major [samples, 12] data.
-func normalizeAndClip(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, samples: Int, mean: [Float], std: [Float]) {
-    let inv = std.map { $0 > 1e-8 ? 1 / $0 : 1 }
-    for t in 0..<samples {
-        let base = t * 12
-        for c in 0..<12 {
-            y[base + c] = min(max((x[base + c] - mean[c]) * inv[c], -5), 5)
-        }
-    }
-}
-
 /// A corpus file opened with MPI-IO on every rank.
 final class CorpusShardSource: ShardSource {
     let reader: CorpusReader
     init(path: String, comm: Communicator) throws {
-        reader = try CorpusReader(path: path, comm: comm.size > 1 ? comm.mpiComm : nil)
+        reader = comm.size > 1 ? try CorpusReader(file: try H5File.openShared(path: path, comm: comm))
+                               : try CorpusReader(path: path)
     }
     var path: String { reader.path }
     var recordCount: Int { reader.count }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#else
-import Darwin
-#endif
 
 /// A grow-only, 64-byte aligned Float scratch buffer. Activations are sized per (batch, tokens);
 /// once the largest shape has been seen no more allocation happens, so RSS stays flat.

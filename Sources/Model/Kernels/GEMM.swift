@@ -57,13 +57,3 @@ func linearBackward(dInput: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutable
               accumulateInput ? 1 : 0, dInput, inFeatures)
     }
 }
-
-/// Thread control of the engine (GEMMs and kernels). OpenBLAS is kept at one thread; the engine
-/// splits work over its own `count` threads (see Kernels/Parallel.swift).
-public enum BLASThreads {
-    public static func set(_ count: Int) {
-        openblas_set_num_threads(1)
-        KernelThreads.count = max(1, count)
-    }
-    public static var current: Int { max(KernelThreads.count, Int(openblas_get_num_threads())) }
-}

@@ -1,9 +1,7 @@
 import Foundation
 import Synchronization
 import CBLASShim
-#if canImport(Glibc)
 import Glibc
-#endif
 
 // Threading of the engine. OpenBLAS itself always runs single-threaded: its idle worker spins
 // for a long time and fights our own threads on a 2-core machine. Instead the engine splits work
@@ -18,6 +16,22 @@ enum KernelThreads {
     nonisolated(unsafe) static var count = 1
     /// True while a parallel region runs: GEMMs and kernels issued inside stay on their thread.
     nonisolated(unsafe) static var inRegion = false
+}
+
+/// The size of the engine's own thread pool (the WorkerPool below), over which GEMMs and
+/// kernels are split; `--threads` sets it. OpenBLAS itself is pinned to one thread (its idle
+/// workers spin and would fight the pool for the cores).
+public enum EngineThreads {
+    public static func set(_ count: Int) {
+        openblas_set_num_threads(1)
+        KernelThreads.count = max(1, count)
+    }
+    public static var count: Int { KernelThreads.count }
+    /// Pool size when `--threads` is not given (pretrain and eval alike): `$OPENBLAS_NUM_THREADS`,
+    /// which Slurm scripts and mpirun users already set per rank, else 1.
+    public static var defaultCount: Int {
+        max(1, Int(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "") ?? 1)
+    }
 }
 
 /// Persistent workers that spin briefly for the next job, then park on a condition variable.

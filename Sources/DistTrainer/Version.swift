@@ -1,3 +1,0 @@
-import Model
-import MPIShim
-public enum DistInfo { public static let version = ModelInfo.version }

@@ -1,0 +1,111 @@
+import Foundation
+import HDF5Shim
+
+/// Reads a corpus file (layout: docs/hdf5-layout.md), serially or, given a file opened through
+/// MPI-IO by DistTrainer, shared by the ranks of a communicator. The small per-record tables (ids,
+/// folds, names) are read once on open; signals are read on demand, and every signal read is
+/// counted (records and bytes) so callers can prove sharding.
+public final class CorpusReader {
+    public let path: String
+    public let file: H5File
+    public let count: Int
+    public let samples: Int
+    public let leads: Int
+    public let samplingRate: Int
+    public let leadNames: [String]
+    public let channelMean: [Float]
+    public let channelStd: [Float]
+    public let folds: [Int32]
+    public let recordIDs: [Int64]
+    public let source: String
+    /// Label tasks present under `/labels`, in name order.
+    public let taskNames: [String]
+    private let signals: H5Dataset
+
+    /// Signal records and bytes read through this reader since open (or the last `resetCounters()`).
+    public private(set) var recordsRead = 0
+    public private(set) var bytesRead = 0
+    public func resetCounters() { recordsRead = 0; bytesRead = 0 }
+
+    /// Opens `path` read-only (serial access).
+    public convenience init(path: String) throws {
+        try self.init(file: try H5File.open(path: path, mode: .readOnly))
+    }
+
+    /// Reads the corpus in an already opened file (e.g. one every rank opened with MPI-IO).
+    public init(file: H5File) throws {
+        let path = file.path
+        self.path = path
+        self.file = file
+        func bad(_ message: String) -> ECGDataError { ECGDataError(.badCorpus, path, message) }
+        guard file.exists("signals") else { throw bad("dataset /signals is missing (not an ecg-dist corpus)") }
+        signals = try file.openDataset("signals")
+        let shape = signals.shape
+        guard shape.count == 3, shape[2] == 12, shape[1] > 0 else {
+            throw bad("/signals has shape (\(shape.map(String.init).joined(separator: ", "))); expected (N, samples, 12)")
+        }
+        guard signals.storedType.typeClass == H5T_FLOAT else { throw bad("/signals is not a float dataset") }
+        count = shape[0]
+        samples = shape[1]
+        leads = shape[2]
+        let attributes = file.attributes
+        leadNames = try attributes.strings("lead_names")
+        guard leadNames.count == 12 else { throw bad("attribute lead_names has \(leadNames.count) names; expected 12") }
+        samplingRate = Int(try attributes.int32("sampling_rate"))
+        if attributes.contains("n_samples") {
+            let declared = Int(try attributes.int32("n_samples"))
+            guard declared == samples else { throw bad("attribute n_samples = \(declared) but /signals has \(samples) samples per record") }
+        }
+        channelMean = try attributes.floats("channel_mean")
+        channelStd = try attributes.floats("channel_std")
+        guard channelMean.count == 12, channelStd.count == 12 else {
+            throw bad("channel_mean/channel_std have \(channelMean.count)/\(channelStd.count) values; expected 12")
+        }
+        source = (try? attributes.string("source")) ?? ""
+        recordIDs = try Self.readColumn(file, "record_ids", count: count, path: path)
+        folds = try Self.readColumn(file, "strat_fold", count: count, path: path)
+        taskNames = file.exists("labels") ? try file.groupMembers("labels").filter { !$0.hasSuffix("_names") } : []
+    }
+
+    private static func readColumn<T: H5NativeScalar>(_ file: H5File, _ name: String, count: Int, path: String) throws -> [T] {
+        let dataset = try file.openDataset(name)
+        let shape = dataset.shape
+        guard shape == [count] else {
+            throw ECGDataError(.badCorpus, path, "/\(name) has shape \(shape); expected (\(count),) like /signals")
+        }
+        return try dataset.read(as: T.self)
+    }
+
+    /// Source record names (`/record_names`).
+    public func recordNames() throws -> [String] { try file.openDataset("record_names").readStrings() }
+
+    /// Label names and the row-major (count × names.count) 0/1 matrix of one task.
+    public func labels(task: String) throws -> (names: [String], matrix: [UInt8]) {
+        guard taskNames.contains(task) else {
+            throw ECGDataError(.badCorpus, path, "no label task '\(task)' (tasks: \(taskNames.joined(separator: ", ")))")
+        }
+        let names = try file.openDataset("labels/\(task)_names").readStrings()
+        let dataset = try file.openDataset("labels/\(task)")
+        guard dataset.shape == [count, names.count] else {
+            throw ECGDataError(.badCorpus, path, "/labels/\(task) has shape \(dataset.shape); expected [\(count), \(names.count)]")
+        }
+        return (names, try dataset.read(as: UInt8.self))
+    }
+
+    /// Values in one record: samples × leads.
+    public var recordElements: Int { samples * leads }
+
+    /// Reads records `rows` into `buffer` (rows.count × samples × leads floats, mV).
+    public func readSignals(rows: Range<Int>, into buffer: UnsafeMutablePointer<Float>) throws {
+        try signals.readRows(rows, into: buffer)
+        recordsRead += rows.count
+        bytesRead += rows.count * recordElements * MemoryLayout<Float>.size
+    }
+
+    /// Reads the listed records (any order) into `buffer`, record i of the buffer = corpus row indices[i].
+    public func readSignals(indices: [Int], into buffer: UnsafeMutablePointer<Float>) throws {
+        try signals.readRows(at: indices, into: buffer)
+        recordsRead += indices.count
+        bytesRead += indices.count * recordElements * MemoryLayout<Float>.size
+    }
+}

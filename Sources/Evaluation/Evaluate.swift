@@ -1,0 +1,108 @@
+import ECGData
+import Model
+
+// Entry point of the PTB-XL evaluation protocol, used by `ecg-dist eval` and by the pre-training
+// loop (rank 0, every --eval-every steps). Single process, no MPI.
+
+/// The crop plan for a dataset: `cropSamples`-long crops (2.5 s = 1250 at 500 Hz) with a half-crop
+/// evaluation stride (1.25 s); records shorter than a crop use their whole length rounded down
+/// to whole patches.
+public func evalCropPlan(recordLength: Int, patchSize: Int, cropSamples: Int = 1250) throws -> CropPlan {
+    guard cropSamples % patchSize == 0 else {
+        throw EvalError.badOption("crop length \(cropSamples) is not a multiple of the \(patchSize)-sample patch")
+    }
+    let crop = min(cropSamples, recordLength / patchSize * patchSize)
+    guard crop >= patchSize else {
+        throw EvalError.badOption("records of \(recordLength) samples are shorter than one \(patchSize)-sample patch")
+    }
+    return CropPlan(recordLength: recordLength, cropLength: crop, evalStride: max(patchSize, crop / 2))
+}
+
+/// Runs every requested (task, mode, seed) and returns the report.
+///
+/// - Parameters:
+///   - encoderWeights: the encoder's parameters in the flat layout of
+///     `ViTEncoder(config:layout:prefix:)` declared first in an empty layout, i.e. exactly the
+///     `target` store of `JEPAModel`, or `params.values` of a JEPA store (whose encoder comes first).
+///     Must hold at least `encoderParameterCount(config)` floats. Not modified.
+///   - config: the encoder's architecture.
+///   - data: the labelled, normalized records (load once, reuse).
+///   - checkpoint / randomInit: only recorded in the report.
+///   - log: progress lines (nil = quiet).
+public func evaluate(encoderWeights: UnsafeBufferPointer<Float>, config: ViTConfig, data: EvalDataset,
+                     options: EvalOptions, checkpoint: String = "", randomInit: Bool = false,
+                     log: ((String) -> Void)? = nil) throws -> EvalReport {
+    let start = ContinuousClock.now
+    try options.validate()
+    try config.validate()
+    guard data.channels == config.channels else {
+        throw EvalError.badData(path: data.source, message: "records have \(data.channels) leads, model \(config.name) expects \(config.channels)")
+    }
+    let needed = encoderParameterCount(config)
+    guard let base = encoderWeights.baseAddress, encoderWeights.count >= needed else {
+        throw EvalError.badCheckpoint(path: checkpoint, message: "encoder weights have \(encoderWeights.count) floats, \(config.name) needs \(needed)")
+    }
+    let plan = try evalCropPlan(recordLength: data.recordLength, patchSize: config.patchSize, cropSamples: options.cropSamples)
+    let tasks = try selectTasks(options.tasks, data: data)
+
+    var results: [TaskModeResult] = []
+    var features: FrozenFeatures?
+    for mode in options.modes {
+        if mode == .linear && features == nil {
+            var layout = ParameterLayout()
+            let encoder = ViTEncoder(config: config, layout: &layout, prefix: "encoder.")
+            let t0 = ContinuousClock.now
+            features = FrozenFeatures(encoder: encoder, weights: base, data: data, plan: plan, options: options, log: log)
+            log?(String(format: "linear probe: encoded %d-crop pool per training record + %d windows per eval record (%.0f MB) in %.1f s",
+                        features!.cropsPerRecord, features!.windowsPerRecord, Double(features!.bytes) / 1_048_576,
+                        secondsSince(t0)))
+        }
+        for task in tasks {
+            let split = data.split(task)
+            var row = TaskModeResult(task: task.name, mode: mode, labelNames: task.labelNames, trainRecords: split.train.count,
+                                     valRecords: split.val.count, testRecords: split.test.count, seeds: [], note: nil)
+            if split.train.isEmpty {
+                row.note = "no labelled training records (folds 1-8)"
+                log?("\(task.name) \(mode.rawValue): skipped, \(row.note!)")
+                results.append(row)
+                continue
+            }
+            for s in 0..<options.seeds {
+                let run = HeadRun(task: task, split: split, seed: options.baseSeed &+ UInt64(s), options: options,
+                                  plan: plan, log: log)
+                let r: SeedResult
+                switch mode {
+                case .linear: r = runLinearProbe(run, features: features!, heads: config.heads)
+                case .finetune: r = runFineTune(run, config: config, encoderWeights: base, data: data)
+                }
+                log?(String(format: "%@ %@ seed %llu: val AUC %@ test AUC %@ (best step %d, %.1f s)", task.name, mode.rawValue,
+                            r.seed, r.valAUC.map { String(format: "%.4f", $0) } ?? "n/a",
+                            r.testAUC.map { String(format: "%.4f", $0) } ?? "n/a", r.bestStep, r.seconds))
+                row.seeds.append(r)
+            }
+            results.append(row)
+        }
+    }
+    return EvalReport(checkpoint: checkpoint, data: data.source, model: config.name, randomInit: randomInit,
+                      options: options, results: results, seconds: secondsSince(start))
+}
+
+/// Convenience for callers holding a raw pointer (e.g. `jepa.target.values`); the count is the
+/// encoder's parameter count for `config`.
+public func evaluate(encoderWeights: UnsafePointer<Float>, config: ViTConfig, data: EvalDataset, options: EvalOptions,
+                     log: ((String) -> Void)? = nil) throws -> EvalReport {
+    try evaluate(encoderWeights: UnsafeBufferPointer(start: encoderWeights, count: encoderParameterCount(config)),
+                 config: config, data: data, options: options, log: log)
+}
+
+/// Resolves `--task`: empty or "every" = every task in the file; otherwise the named ones.
+func selectTasks(_ names: [String], data: EvalDataset) throws -> [EvalTask] {
+    if names.isEmpty || names == ["every"] { return data.tasks }
+    return try names.map { name in
+        guard let t = data.task(named: name) else {
+            throw EvalError.badData(path: data.source,
+                                    message: "no labels/\(name) in this file (tasks: \(data.tasks.map(\.name).joined(separator: ", ")))")
+        }
+        return t
+    }
+}

@@ -1,0 +1,171 @@
+import ECGData
+import Model
+
+// Pieces shared by the linear-probe and fine-tuning runs: deterministic batch order, scoring of
+// record-level logits, best-on-validation selection and the context of one run.
+
+/// Epoch-wise sampling without replacement: position p of the stream is element p mod n of the
+/// permutation of epoch p / n. Each epoch's permutation is a pure function of (seed, epoch), so a
+/// run's batches depend only on its seed.
+struct EpochSampler {
+    let items: [Int]
+    let seed: UInt64
+    private var epoch = -1
+    private var permutation: [Int] = []
+
+    init(items: [Int], seed: UInt64) {
+        precondition(!items.isEmpty, "EpochSampler needs at least one item")
+        self.items = items
+        self.seed = seed
+    }
+
+    mutating func batch(step: Int, size: Int) -> [Int] {
+        var out: [Int] = []
+        out.reserveCapacity(size)
+        for i in 0..<size {
+            let position = step * size + i
+            let e = position / items.count
+            if e != epoch { shuffle(epoch: e) }
+            out.append(permutation[position % items.count])
+        }
+        return out
+    }
+
+    private mutating func shuffle(epoch e: Int) {
+        var rng = SplitMix64(seed: seed, stream: RNGStream.shuffle.rawValue, counter: UInt64(e))
+        permutation = items
+        for i in stride(from: permutation.count - 1, to: 0, by: -1) {
+            permutation.swapAt(i, rng.nextInt(below: i + 1))
+        }
+        epoch = e
+    }
+}
+
+/// Macro AUC and mean BCE of record-level logits [records × L].
+struct LogitScore {
+    var auc: AUCResult
+    var loss: Double
+
+    init(logits: [Float], labels: [UInt8], records: Int, labelCount: Int) {
+        auc = macroAUC(scores: logits, labels: labels, rows: records, labelCount: labelCount)
+        loss = records == 0 ? .nan : Double(bceWithLogits(logits: logits, targets: labels, count: logits.count))
+    }
+
+    /// Higher is better, compared lexicographically: macro AUC first (when no label has both
+    /// classes in the validation fold, e.g. tiny samples, it is the same for every head), then
+    /// minus the validation loss, which breaks ties such as a saturated AUC of 1.
+    var selectionScore: [Double] {
+        [auc.macro ?? 0, loss.isFinite ? -loss : -.infinity]
+    }
+}
+
+/// Tracks the best validation score and a copy of the parameters that achieved it.
+struct BestKeeper {
+    private(set) var score: [Double] = []
+    private(set) var step = -1
+    private(set) var values: [Float] = []
+
+    /// Keeps `count` floats at `values` if `newScore` beats the best (ties keep the earlier head).
+    mutating func offer(score newScore: [Double], step newStep: Int, values source: UnsafePointer<Float>, count: Int) {
+        guard step < 0 || newScore.lexicographicallyPrecedes(score, by: >) else { return }
+        score = newScore
+        step = newStep
+        values = Array(UnsafeBufferPointer(start: source, count: count))
+    }
+
+    func restore(into destination: UnsafeMutablePointer<Float>) {
+        values.withUnsafeBufferPointer { destination.update(from: $0.baseAddress!, count: $0.count) }
+    }
+}
+
+/// Everything one (task, mode, seed) run needs to know.
+struct HeadRun {
+    let task: EvalTask
+    let split: EvalSplit
+    let seed: UInt64
+    let options: EvalOptions
+    let plan: CropPlan
+    let log: ((String) -> Void)?
+
+    /// The result row of a run once its test logits are known.
+    func result(best: BestKeeper, valScore: LogitScore?, testLogits: [Float], stepsRun: Int,
+                finalTrainLoss: Double, seconds: Double) -> SeedResult {
+        let testLabels = task.labels(of: split.test)
+        let test = LogitScore(logits: testLogits, labels: testLabels, records: split.test.count, labelCount: task.labelCount)
+        return SeedResult(seed: seed, valAUC: valScore?.auc.macro, testAUC: test.auc.macro, bestStep: best.step,
+                          stepsRun: stepsRun, finalTrainLoss: finalTrainLoss,
+                          testSkippedLabels: test.auc.skippedLabels.map { task.labelNames[$0] },
+                          testPerLabel: test.auc.perLabel, seconds: seconds)
+    }
+}
+
+/// Mean of the last few training losses (a single step's loss is noisy).
+struct RunningLoss {
+    private var recent: [Double] = []
+    private let window: Int
+    init(window: Int = 20) { self.window = window }
+    mutating func add(_ x: Double) {
+        recent.append(x)
+        if recent.count > window { recent.removeFirst() }
+    }
+    var mean: Double { recent.isEmpty ? .nan : recent.reduce(0, +) / Double(recent.count) }
+}
+
+/// The loop both heads train with (attentive probe on cached features, fine-tuning): batches from
+/// the epoch sampler, AdamW on the mode's LR/WD schedule after clipping the global gradient norm,
+/// a validation every `interval` steps and at the end that keeps the best parameters, and the
+/// result row. The caller computes the loss and fills `store.grads` for each step.
+struct HeadTrainingLoop {
+    let run: HeadRun
+    let mode: EvalMode
+    let steps: Int, batch: Int
+    private let optimizer: AdamW
+    private let schedule: TrainingSchedule
+    private let interval: Int
+    private let start = ContinuousClock.now
+    private var sampler: EpochSampler
+    private var best = BestKeeper()
+    private var bestScore: LogitScore?
+    private var running = RunningLoss()
+
+    init(run: HeadRun, layout: ParameterLayout, mode: EvalMode) {
+        self.run = run
+        self.mode = mode
+        steps = run.options.steps(mode: mode)
+        batch = run.options.batchSize
+        optimizer = AdamW(layout: layout, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
+        schedule = run.options.schedule(mode: mode)
+        interval = run.options.validationInterval(steps: steps)
+        sampler = EpochSampler(items: run.split.train, seed: run.seed)
+    }
+
+    /// The training records of `step`.
+    mutating func records(step: Int) -> [Int] { sampler.batch(step: step, size: batch) }
+
+    /// With the gradients of `step` in `store.grads`: clip, AdamW step, and note the loss.
+    mutating func update(_ store: ParameterStore, step: Int, loss: Float) {
+        running.add(Double(loss))
+        clipGradientNorm(store.grads, count: store.count, maxNorm: run.options.gradClip)
+        optimizer.step(store, lr: schedule.learningRate(step: step), weightDecay: schedule.weightDecay(step: step))
+    }
+
+    /// Whether the parameters after `step` are validated.
+    func validates(after step: Int) -> Bool { (step + 1) % interval == 0 || step + 1 == steps }
+
+    /// Offers the validation score of the parameters after `step` (kept if best) and logs it.
+    mutating func offer(_ score: LogitScore, after step: Int, store: ParameterStore) {
+        best.offer(score: score.selectionScore, step: step + 1, values: store.values, count: store.count)
+        if best.step == step + 1 { bestScore = score }
+        run.log?(String(format: "  [%@ %@ seed %llu] step %d/%d loss %.4f val AUC %@", run.task.name, mode.rawValue,
+                        run.seed, step + 1, steps, running.mean, score.auc.macro.map { String(format: "%.4f", $0) } ?? "n/a"))
+    }
+
+    /// Puts the best validated parameters back into `store`.
+    func restoreBest(into store: ParameterStore) { best.restore(into: store.values) }
+
+    /// The result row once the test logits of the restored parameters are known.
+    func result(testLogits: [Float]) -> SeedResult {
+        run.result(best: best, valScore: bestScore, testLogits: testLogits, stepsRun: steps,
+                   finalTrainLoss: running.mean, seconds: secondsSince(start))
+    }
+}

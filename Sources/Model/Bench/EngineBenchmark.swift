@@ -1,0 +1,157 @@
+import Foundation
+import Glibc
+
+// The engine's benchmark harness behind `ecg-dist bench`: best-of-N timings of the reference
+// sgemm, the JEPA step and the forward-only encoder on fixed random inputs, the step split into
+// its parts, and memory. The launcher only parses flags and prints. Best of N because the machine
+// is shared: the minimum is the run least disturbed by other processes.
+
+public struct EngineBenchmark {
+    /// Samples per crop of the JEPA step (time steps at 500 Hz).
+    public var samples: Int
+    /// Samples per crop of the forward-only (evaluation) encoder pass.
+    public var forwardSamples: Int
+    /// Timed repetitions per case.
+    public var repeats: Int
+
+    public init(samples: Int, forwardSamples: Int, repeats: Int) {
+        self.samples = samples
+        self.forwardSamples = forwardSamples
+        self.repeats = repeats
+    }
+
+    /// Context and target patches of every benchmark step: a fixed random context set (sorted) and
+    /// its complement as targets. Fixed rather than drawn by MaskGenerator so that every case, and
+    /// the PyTorch reference (bench/torch_reference.py), times exactly the same work.
+    public static func fixedMask(patches: Int, context: Int) -> (context: [Int], target: [Int]) {
+        var rng = SplitMix64(seed: 1, stream: RNGStream.mask.rawValue)
+        var all = Array(0..<patches)
+        all.shuffle(using: &rng)
+        let ctx = Array(all[0..<context]).sorted()
+        let set = Set(ctx)
+        return (ctx, (0..<patches).filter { !set.contains($0) })
+    }
+
+    /// Standard-normal inputs (the step's speed does not depend on the values).
+    public static func randomInput(count: Int, seed: UInt64) -> [Float] {
+        var rng = SplitMix64(seed: seed, stream: RNGStream.synth.rawValue)
+        return (0..<count).map { _ in rng.nextNormal() }
+    }
+
+    /// Best wall and best CPU seconds of `repeats` runs of `body`.
+    public static func timeBest(_ repeats: Int, _ body: () -> Void) -> (wall: Double, cpu: Double) {
+        var wall = Double.infinity, cpu = Double.infinity
+        for _ in 0..<repeats {
+            let t0 = Date().timeIntervalSinceReferenceDate, c0 = processCPUSeconds()
+            body()
+            cpu = min(cpu, processCPUSeconds() - c0); wall = min(wall, Date().timeIntervalSinceReferenceDate - t0)
+        }
+        return (wall, cpu)
+    }
+
+    /// FLOP/s of the reference sgemm 6432×576×192 (a vit-xs Linear on batch 32; wall and CPU based).
+    public func sgemmRate() -> (wall: Double, cpu: Double) {
+        let m = 6432, n = 576, k = 192
+        let a = Self.randomInput(count: m * k, seed: 1), b = Self.randomInput(count: n * k, seed: 2)
+        var c = [Float](repeating: 0, count: m * n)
+        let best = Self.timeBest(max(3, repeats * 3)) {
+            for _ in 0..<5 { linearForward(&c, a, b, rows: m, inFeatures: k, outFeatures: n) }
+        }
+        return (10 * Double(m * n * k) / best.wall, 10 * Double(m * n * k) / best.cpu)
+    }
+
+    /// Best seconds per JEPA step (wall, CPU), after one warm-up step.
+    public func stepSeconds(config: ViTConfig, batch: Int, mask: (context: [Int], target: [Int])) -> (wall: Double, cpu: Double) {
+        let model = JEPAModel(config: config, samples: samples)
+        model.initialize(seed: 1)
+        let input = Self.randomInput(count: batch * samples * config.channels, seed: 3)
+        _ = model.step(input: input, batch: batch, contextIndices: mask.context, targetIndices: mask.target, gradScale: 1, onGradientsReady: nil)
+        return Self.timeBest(repeats) {
+            _ = model.step(input: input, batch: batch, contextIndices: mask.context, targetIndices: mask.target, gradScale: 1, onGradientsReady: nil)
+        }
+    }
+
+    /// Best seconds per forward-only encoder pass (no activations kept) on `forwardSamples` crops.
+    public func forwardSeconds(config: ViTConfig, batch: Int) -> (wall: Double, cpu: Double) {
+        var layout = ParameterLayout()
+        let encoder = ViTEncoder(config: config, layout: &layout, prefix: "encoder.")
+        encoder.keepsActivationsForBackward = false
+        let store = ParameterStore(layout: layout)
+        encoder.initialize(store.values, seed: 1)
+        let input = Self.randomInput(count: batch * forwardSamples * config.channels, seed: 5)
+        _ = encoder.forward(weights: store.values, input: input, batch: batch, samples: forwardSamples)
+        return Self.timeBest(repeats) { _ = encoder.forward(weights: store.values, input: input, batch: batch, samples: forwardSamples) }
+    }
+
+    /// One part of the JEPA step: its name, best CPU seconds and FLOPs per sample.
+    public struct Phase {
+        public let name: String
+        public let seconds: Double
+        public let flopsPerSample: Double
+    }
+
+    /// The parts of one JEPA step, timed separately with the public pieces the step is made of, to
+    /// see which part falls behind the sgemm rate (`bench --phases`).
+    public func phases(config: ViTConfig, batch: Int, mask: (context: [Int], target: [Int])) -> [Phase] {
+        let model = JEPAModel(config: config, samples: samples)
+        model.initialize(seed: 1)
+        let input = Self.randomInput(count: batch * samples * config.channels, seed: 3)
+        let w = UnsafePointer(model.params.values), g = model.params.grads
+        let patches = samples / config.patchSize, nc = mask.context.count, nt = mask.target.count
+        let dPred = [Float](repeating: 1e-3, count: batch * nt * config.dim)
+        let dCtx = [Float](repeating: 1e-3, count: batch * (1 + nc) * config.dim)
+        func best(_ body: () -> Void) -> Double { body(); return Self.timeBest(max(2, repeats)) { body() }.cpu }
+        let encoder = model.encoder, predictor = model.predictor
+        encoder.keepsActivationsForBackward = false
+        let target = best { _ = encoder.forward(weights: w, input: input, batch: batch, samples: samples) }
+        encoder.keepsActivationsForBackward = true
+        let ctxOut = encoder.forward(weights: w, input: input, batch: batch, samples: samples, patchIndices: mask.context)
+        let context = best { _ = encoder.forward(weights: w, input: input, batch: batch, samples: samples, patchIndices: mask.context) }
+        let predFwd = best { _ = predictor.forward(weights: w, encoderOutput: ctxOut, batch: batch, totalPatches: patches,
+                                                   contextIndices: mask.context, targetIndices: mask.target) }
+        let predBwd = best {
+            _ = predictor.forward(weights: w, encoderOutput: ctxOut, batch: batch, totalPatches: patches,
+                                  contextIndices: mask.context, targetIndices: mask.target)
+            _ = predictor.backward(weights: w, grads: g, dPrediction: dPred, onGradientsReady: nil)
+        } - predFwd
+        let encBwd = best {
+            _ = encoder.forward(weights: w, input: input, batch: batch, samples: samples, patchIndices: mask.context)
+            encoder.backward(weights: w, grads: g, dOutput: dCtx, onGradientsReady: nil)
+        } - context
+        return [
+            Phase(name: "target encoder fwd (all tokens)", seconds: target, flopsPerSample: FLOPCount.encoderForward(config, patches: patches)),
+            Phase(name: "context encoder fwd", seconds: context, flopsPerSample: FLOPCount.encoderForward(config, patches: nc)),
+            Phase(name: "predictor fwd", seconds: predFwd, flopsPerSample: FLOPCount.predictorForward(config, context: nc, targets: nt)),
+            Phase(name: "predictor bwd", seconds: predBwd, flopsPerSample: 2 * FLOPCount.predictorForward(config, context: nc, targets: nt)),
+            Phase(name: "context encoder bwd", seconds: encBwd, flopsPerSample: 2 * FLOPCount.encoderForward(config, patches: nc)),
+        ]
+    }
+
+    /// Resident memory after 10 and after `steps` JEPA steps of `config` (MB), and the model's
+    /// activation bytes: a flat RSS means the step allocates nothing once warm.
+    public func rssDrift(config: ViTConfig, batch: Int, steps: Int, mask: (context: [Int], target: [Int]))
+    -> (after10: Double, end: Double, activationBytes: Int) {
+        let model = JEPAModel(config: config, samples: samples)
+        model.initialize(seed: 1)
+        let input = Self.randomInput(count: batch * samples * config.channels, seed: 4)
+        var after10 = 0.0
+        for step in 1...steps {
+            _ = model.step(input: input, batch: batch, contextIndices: mask.context, targetIndices: mask.target, gradScale: 1, onGradientsReady: nil)
+            if step == min(10, steps) { after10 = Self.currentRSSMegabytes() }
+        }
+        return (after10, Self.currentRSSMegabytes(), model.activationBytes)
+    }
+
+    public static func peakRSSMegabytes() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024   // Linux: kilobytes
+    }
+
+    public static func currentRSSMegabytes() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
+        return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1e6
+    }
+}

@@ -1,3 +1,0 @@
-import XCTest
-@testable import DistTrainer
-final class DistVersionTests: XCTestCase { func testVersion() { XCTAssertFalse(DistInfo.version.isEmpty) } }

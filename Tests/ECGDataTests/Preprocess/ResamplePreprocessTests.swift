@@ -1,0 +1,123 @@
+import Foundation
+import XCTest
+@testable import ECGData
+import Model
+
+/// Polyphase resampling against known sines, NaN repair, lead mapping and the 10-s length policy.
+final class ResamplePreprocessTests: XCTestCase {
+    /// Resamples a 10-s sine from `rate` to 500 Hz and compares with the exact sine at the output times.
+    func sineError(rate: Double, frequency: Double, seconds: Double = 10) throws -> (maxError: Float, count: Int) {
+        let resampler = try XCTUnwrap(PolyphaseResampler(from: rate, to: 500))
+        let n = Int(rate * seconds)
+        let phase = 0.3
+        let x = (0..<n).map { Float(sin(2 * Double.pi * frequency * Double($0) / rate + phase)) }
+        let y = resampler.resample(x)
+        var worst: Float = 0
+        // Skip 0.2 s at each end: edge extension is exact for DC, not for a sine.
+        for i in 100..<(y.count - 100) {
+            let expected = Float(sin(2 * Double.pi * frequency * Double(i) / 500 + phase))
+            worst = max(worst, abs(y[i] - expected))
+        }
+        return (worst, y.count)
+    }
+
+    func testSineThroughCommonRates() throws {
+        for rate in [100.0, 250, 257, 360, 1000, 128, 500] {
+            let (error, count) = try sineError(rate: rate, frequency: 7.5)
+            XCTAssertEqual(count, Int((rate * 10 * 500 / rate).rounded(.up)), "rate \(rate)")
+            XCTAssertLessThan(error, 2e-3, "rate \(rate): max error \(error)")
+        }
+        // A faster component still inside both passbands (40 Hz at 100 Hz input, Nyquist 50).
+        XCTAssertLessThan(try sineError(rate: 360, frequency: 40).maxError, 5e-3)
+    }
+
+    func testDownsamplingRemovesAliases() throws {
+        // 400 Hz is above the 250 Hz output Nyquist: it must be filtered, not folded onto 100 Hz.
+        let resampler = PolyphaseResampler(up: 1, down: 2)
+        let x = (0..<10_000).map { Float(sin(2 * Double.pi * 400 * Double($0) / 1000)) }
+        let y = resampler.resample(x)
+        let interiorPeak = y[200..<(y.count - 200)].map(abs).max()!
+        XCTAssertLessThan(interiorPeak, 1e-2)
+    }
+
+    func testConstantIsPreservedToTheEdges() throws {
+        let resampler = try XCTUnwrap(PolyphaseResampler(from: 257, to: 500))
+        let y = resampler.resample([Float](repeating: 1.25, count: 2570))
+        XCTAssertEqual(y.count, 5000)
+        for v in y { XCTAssertEqual(v, 1.25, accuracy: 1e-4) }
+    }
+
+    func testNaNInterpolation() {
+        var x: [Float] = [.nan, .nan, 1, .nan, .nan, 4, 5, .nan]
+        XCTAssertTrue(x.withUnsafeMutableBufferPointer { ECGPreprocessing.interpolateNaNs($0.baseAddress!, count: $0.count) })
+        XCTAssertEqual(x, [1, 1, 1, 2, 3, 4, 5, 5])
+        var allMissing: [Float] = [.nan, .nan]
+        XCTAssertFalse(allMissing.withUnsafeMutableBufferPointer { ECGPreprocessing.interpolateNaNs($0.baseAddress!, count: 2) })
+        XCTAssertEqual(allMissing, [0, 0])
+    }
+
+    func testLeadMapping() throws {
+        let names = ["V6", "V5", "V4", "V3", "V2", "V1", "AVF", "avl", "aVR", "III", "II", "I"]
+        XCTAssertEqual(try ECGPreprocessing.standardLeadIndices(signalNames: names, path: "r.hea"), Array((0..<12).reversed()))
+        XCTAssertThrowsError(try ECGPreprocessing.standardLeadIndices(signalNames: Array(names.dropFirst()), path: "r.hea")) { error in
+            XCTAssertTrue("\(error)".contains("r.hea") && "\(error)".contains("V6"), "\(error)")
+        }
+    }
+
+    func testWindowPolicy() {
+        XCTAssertEqual(ECGPreprocessing.windowStarts(sampleCount: 3000, policy: .split), [0])
+        XCTAssertEqual(ECGPreprocessing.windowStarts(sampleCount: 5000, policy: .split), [0])
+        XCTAssertEqual(ECGPreprocessing.windowStarts(sampleCount: 14_999, policy: .split), [0, 5000])
+        XCTAssertEqual(ECGPreprocessing.windowStarts(sampleCount: 15_000, policy: .split), [0, 5000, 10_000])
+        XCTAssertEqual(ECGPreprocessing.windowStarts(sampleCount: 7000, policy: .center), [1000])
+        // A short record is zero-padded at the end.
+        let leads = ECGPreprocessing.StandardLeads(samples: (0..<36).map { Float($0 + 1) }, sampleCount: 3, warnings: [])
+        var scratch = [Float](repeating: -1, count: 5000 * 12)
+        let window = scratch.withUnsafeMutableBufferPointer { buffer in
+            leads.withWindow(start: 0, scratch: buffer.baseAddress!) { Array(UnsafeBufferPointer(start: $0, count: 5000 * 12)) }
+        }
+        XCTAssertEqual(Array(window[0..<36]), (1...36).map(Float.init))
+        XCTAssertTrue(window[36...].allSatisfy { $0 == 0 })
+        // A complete window is passed straight from the record's buffer.
+        let long = ECGPreprocessing.StandardLeads(samples: (0..<(6000 * 12)).map(Float.init), sampleCount: 6000, warnings: [])
+        let first = scratch.withUnsafeMutableBufferPointer { buffer in
+            long.withWindow(start: 1000, scratch: buffer.baseAddress!) { $0[0] }
+        }
+        XCTAssertEqual(first, 12_000)
+    }
+
+    func testStandardizeResamplesAndRepairs() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("std-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // 12 leads in scrambled order at 250 Hz, 20 s, constant value per lead (lead index + 1) in uV, one NaN.
+        let order = [11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0]
+        let n = 5000
+        var values = [Int16](repeating: 0, count: n * 12)
+        for t in 0..<n { for (s, lead) in order.enumerated() { values[t * 12 + s] = Int16((lead + 1) * 100) } }
+        values[17 * 12 + 3] = Int16.min
+        _ = FileManager.default.createFile(atPath: directory + "/r.dat", contents: values.withUnsafeBytes { Data($0) })
+        var header = "r 12 250 \(n)\n"
+        for lead in order { header += "r.dat 16 100/uV 16 0 0 0 0 \(ECGPreprocessing.leadNames[lead].uppercased())\n" }
+        try header.write(toFile: directory + "/r.hea", atomically: true, encoding: .utf8)
+        var resamplers: [Double: PolyphaseResampler] = [:]
+        let leads = try ECGPreprocessing.standardize(headerPath: directory + "/r.hea", resamplers: &resamplers)
+        XCTAssertEqual(leads.sampleCount, 10_000)
+        XCTAssertEqual(leads.samples.count, 10_000 * 12)
+        for lead in 0..<12 {
+            let expected = Float(lead + 1) * 1e-3 // (lead+1)*100 adu / 100 adu/uV = (lead+1) uV in mV
+            let column = stride(from: lead, to: leads.samples.count, by: 12).map { leads.samples[$0] }
+            XCTAssertEqual(column.min()!, expected, accuracy: 1e-6)
+            XCTAssertEqual(column.max()!, expected, accuracy: 1e-6)
+        }
+        // At 500 Hz the record is decoded straight into sample-major order, NaN repaired in place.
+        var header500 = "r5 12 500 \(n)\n"
+        for lead in order { header500 += "r.dat 16 100/uV 16 0 0 0 0 \(ECGPreprocessing.leadNames[lead])\n" }
+        try header500.write(toFile: directory + "/r5.hea", atomically: true, encoding: .utf8)
+        let direct = try ECGPreprocessing.standardize(headerPath: directory + "/r5.hea", resamplers: &resamplers)
+        XCTAssertEqual(direct.sampleCount, n)
+        for t in [0, 17, 4999] {
+            for lead in 0..<12 { XCTAssertEqual(direct.samples[t * 12 + lead], Float(lead + 1) * 1e-3, accuracy: 1e-7) }
+        }
+    }
+}
