@@ -9,15 +9,16 @@
 set -euo pipefail
 ROUNDS=${1:-5}; THREADS=${2:-1}; BATCH=${3:-32}; CONFIG=${4:-vit-xs}; BIN=${5:-.build/release/ecg-dist}
 REPEATS=${REPEATS:-2}; FWD_SAMPLES=${FWD_SAMPLES:-1250}   # forward-only crop (1250 = 2.5 s, 5000 = 10 s)
+MASKS=${MASKS:-shared}   # shared | per-sample (the JEPA masks of the timed step, both sides)
 HERE=$(cd "$(dirname "$0")" && pwd)
 LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
 for r in $(seq 1 "$ROUNDS"); do
   echo "round $r/$ROUNDS (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-  "$BIN" bench --configs "$CONFIG" --batches "$BATCH" --threads "$THREADS" --repeats "$REPEATS" --forward-samples "$FWD_SAMPLES" --machine \
+  "$BIN" bench --configs "$CONFIG" --batches "$BATCH" --threads "$THREADS" --repeats "$REPEATS" --forward-samples "$FWD_SAMPLES" --masks "$MASKS" --machine \
     | grep '^RESULT' | sed "s/^/round $r /" >> "$LOG"
   python3 "$HERE/torch_reference.py" --bench --config "$CONFIG" --batch "$BATCH" --threads "$THREADS" \
-    --repeats "$REPEATS" --forward-samples "$FWD_SAMPLES" --machine | grep '^RESULT' | sed "s/^/round $r /" >> "$LOG"
+    --repeats "$REPEATS" --forward-samples "$FWD_SAMPLES" --masks "$MASKS" --machine | grep '^RESULT' | sed "s/^/round $r /" >> "$LOG"
 done
 python3 - "$LOG" <<'PY'
 import statistics, sys
@@ -46,4 +47,16 @@ print("median ratio (ecg-dist / torch): " + ", ".join(
     f"{k} {statistics.median(v):.2f}" for k, v in ratios.items() if v))
 sg = [float(rows[r]["ecg-dist"]["sgemm_wall"]) for r in rows if "ecg-dist" in rows[r]]
 print(f"sgemm GFLOP/s (wall) per round: {', '.join(f'{x:.1f}' for x in sg)}")
+# The step's GFLOP/s as a share of the same round's sgemm: CPU time against CPU time at 1 thread
+# (immune to preemption), wall against wall at 2 threads — as `ecg-dist bench` prints it.
+pct = []
+for r in sorted(rows):
+    e = rows[r].get("ecg-dist")
+    if not e or "step_gflop" not in e:
+        continue
+    cpu = float(e["step_cpu"])
+    rate, ref = (cpu, float(e["sgemm_cpu"])) if cpu == cpu else (float(e["step_wall"]), float(e["sgemm_wall"]))
+    pct.append(100 * rate * float(e["step_gflop"]) / ref)
+if pct:
+    print(f"ecg-dist step as % of the same round's sgemm: {', '.join(f'{x:.0f}%' for x in pct)}")
 PY

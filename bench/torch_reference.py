@@ -43,12 +43,24 @@ def block(x, P, pre, heads):
     return x + F.gelu(h @ P[pre + "mlp.fc1.weight"].T) @ P[pre + "mlp.fc2.weight"].T
 
 
+def select(x, idx):
+    """Rows idx of every sample of x [B, N, D]: idx a list (the same rows for every sample, a
+    shared mask) or a LongTensor [B, n] (a mask per sample)."""
+    if isinstance(idx, list):
+        return x[:, idx]
+    return torch.gather(x, 1, idx.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+
+
+def count(idx):
+    return len(idx) if isinstance(idx, list) else idx.shape[-1]
+
+
 def encoder(signal, P, cfg, pos, patch_indices=None, pre="encoder."):
     """signal [B, T, 12] time-major -> [B, 1 + n, dim] after the final LayerNorm."""
     tokens = F.conv1d(signal.transpose(1, 2), P[pre + "patch_embed.weight"], stride=cfg["patch_size"]).transpose(1, 2)
     tokens = tokens + pos[: tokens.shape[1]]
     if patch_indices is not None:
-        tokens = tokens[:, patch_indices]
+        tokens = select(tokens, patch_indices)
     reg = P[pre + "reg_token"].expand(signal.shape[0], 1, cfg["dim"])
     x = torch.cat([reg, tokens], dim=1)
     for i in range(cfg["depth"]):
@@ -60,18 +72,19 @@ def predictor(ctx_out, P, cfg, pos_pred, ctx, tgt, pre="predictor."):
     B = ctx_out.shape[0]
     e = ctx_out @ P[pre + "embed.weight"].T
     e = torch.cat([e[:, :1], e[:, 1:] + pos_pred[ctx]], dim=1)
-    m = P[pre + "mask_token"].expand(B, len(tgt), cfg["pred_dim"]) + pos_pred[tgt]
+    m = P[pre + "mask_token"].expand(B, count(tgt), cfg["pred_dim"]) + pos_pred[tgt]
     z = torch.cat([e, m], dim=1)
     for i in range(cfg["pred_depth"]):
         z = block(z, P, f"{pre}blocks.{i}.", cfg["pred_heads"])
-    z = z[:, 1 + len(ctx):]
+    z = z[:, 1 + count(ctx):]
     z = F.layer_norm(z, (cfg["pred_dim"],), P[pre + "norm.weight"], P[pre + "norm.bias"], eps=1e-6)
     return z @ P[pre + "proj.weight"].T
 
 
 def jepa_loss(signal, P, T, cfg, ctx, tgt, pos, pos_pred):
     with torch.no_grad():
-        target = encoder(signal, T, cfg, pos)[:, [1 + i for i in tgt]]
+        out = encoder(signal, T, cfg, pos)
+        target = select(out, [1 + i for i in tgt] if isinstance(tgt, list) else tgt + 1)
     pred = predictor(encoder(signal, P, cfg, pos, ctx), P, cfg, pos_pred, ctx, tgt)
     return (pred - target).abs().mean()
 
@@ -95,6 +108,9 @@ def check(d):
     meta = json.load(open(os.path.join(d, "meta.json")))
     cfg, B, S = meta["config"], meta["batch"], meta["samples"]
     ctx, tgt = meta["context"], meta["target"]
+    if "contexts" in meta:   # a mask per sample
+        ctx, tgt = torch.tensor(meta["contexts"]), torch.tensor(meta["targets"])
+        print(f"per-sample masks: {len(meta['contexts'])} samples, {ctx.shape[1]} context / {tgt.shape[1]} target patches each")
     specs = meta["params"]
     dt = torch.float64
     params, grads = load(d, "params.bin", meta["param_count"]), load(d, "grads.bin", meta["param_count"])
@@ -136,7 +152,7 @@ def check(d):
     return ok
 
 
-def bench(batch, threads, repeats, config, fwd_samples=1250, fwd_factor=4, machine=False):
+def bench(batch, threads, repeats, config, fwd_samples=1250, fwd_factor=4, machine=False, per_sample=False):
     cfgs = {"vit-xs": (192, 8, 4, 96, 8, 4), "vit-s": (384, 8, 6, 192, 8, 6)}
     dim, depth, heads, pd, pdepth, pheads = cfgs[config]
     cfg = dict(dim=dim, depth=depth, heads=heads, pred_dim=pd, pred_depth=pdepth, pred_heads=pheads,
@@ -167,6 +183,10 @@ def bench(batch, threads, repeats, config, fwd_samples=1250, fwd_factor=4, machi
     perm = rng.permutation(200)
     ctx = sorted(perm[:40].tolist())
     tgt = sorted(perm[40:].tolist())
+    if per_sample:   # a mask per sample, as ecg-dist bench --masks per-sample and the trainer
+        perms = [np.random.default_rng(1000 + b).permutation(200) for b in range(batch)]
+        ctx = torch.tensor([sorted(p[:40].tolist()) for p in perms])
+        tgt = torch.tensor([sorted(p[40:].tolist()) for p in perms])
     pos, pos_pred = sincos_table(200, dim, torch.float32), sincos_table(200, pd, torch.float32)
     signal = torch.randn(batch, 5000, 12, generator=g)
 
@@ -201,7 +221,7 @@ def bench(batch, threads, repeats, config, fwd_samples=1250, fwd_factor=4, machi
           f" ({fb / fc:.1f} by CPU time) (best of {repeats})")
     if machine:
         print(f"RESULT torch {config} batch {batch} threads {threads} step_wall {batch / sw:.3f} step_cpu {batch / sc:.3f}"
-              f" fwd_batch {fb} fwd_wall {fb / fw:.3f} fwd_cpu {fb / fc:.3f}")
+              f" fwd_batch {fb} fwd_wall {fb / fw:.3f} fwd_cpu {fb / fc:.3f} masks {'per-sample' if per_sample else 'shared'}")
 
 
 def main():
@@ -215,11 +235,12 @@ def main():
     ap.add_argument("--forward-samples", type=int, default=1250, help="crop length of the forward-only pass")
     ap.add_argument("--forward-batch-factor", type=int, default=4, help="forward-only batch = this x --batch")
     ap.add_argument("--machine", action="store_true", help="also print machine-readable RESULT lines")
+    ap.add_argument("--masks", choices=["shared", "per-sample"], default="shared", help="one mask for the batch or one per sample")
     a = ap.parse_args()
     if a.bench:
         for t in [int(x) for x in a.threads.split(",")]:
             for b in [int(x) for x in str(a.batch).split(",")]:
-                bench(b, t, a.repeats, a.config, a.forward_samples, a.forward_batch_factor, a.machine)
+                bench(b, t, a.repeats, a.config, a.forward_samples, a.forward_batch_factor, a.machine, a.masks == "per-sample")
         return 0
     if not a.dump:
         ap.error("give a dump directory or --bench")

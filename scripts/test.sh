@@ -51,6 +51,11 @@ if python3 -c "import torch" 2>/dev/null; then
       rm -rf "$WORK/dump-$core-$t"
     done
   done
+  for t in 1 2; do
+    echo "-- vit-xs, a mask per sample (the trainer's default), OpenBLAS core as configured, $t engine thread(s)"
+    "$BIN" bench --dump "$WORK/dump-ps-$t" --configs vit-xs --threads $t --masks per-sample >/dev/null
+    python3 bench/torch_reference.py "$WORK/dump-ps-$t"
+  done
 else
   skipped "PyTorch cross-check: python3 cannot import torch"
 fi

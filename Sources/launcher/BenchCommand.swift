@@ -21,6 +21,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Run this many JEPA steps of vit-xs and report RSS drift (0 = skip).") var rssSteps = 0
     @Option(help: "Micro-batch for the RSS drift run (default: the largest of --batches).") var rssBatch: Int?
     @Option(help: .hidden) var dump: String?
+    @Option(help: "JEPA masks of the timed step: shared (one for the batch, as bench/torch_reference.py by default) or per-sample (the trainer's default).")
+    var masks: MaskMode = .shared
 
     func run() throws {
         let configList = try configs.split(separator: ",").map { try ViTConfig.parse(String($0)) }
@@ -43,7 +45,8 @@ struct Bench: ParsableCommand {
             print("config   batch | step wall/s   cpu/s  GFLOP/s %sgemm | fwd batch  wall/s    cpu/s  GFLOP/s %sgemm")
             for config in configList {
                 for batch in batchList {
-                    let r = bench.stepSeconds(config: config, batch: batch, mask: mask)
+                    let r = masks == .shared ? bench.stepSeconds(config: config, batch: batch, mask: mask)
+                        : bench.stepSeconds(config: config, masks: EngineBenchmark.fixedMasks(patches: patches, context: context, batch: batch))
                     let fb = batch * forwardBatchFactor
                     let f = bench.forwardSeconds(config: config, batch: fb)
                     let stepFlops = FLOPCount.jepaStep(config, patches: patches, context: mask.context.count, targets: mask.target.count)
@@ -57,8 +60,9 @@ struct Bench: ParsableCommand {
                                  config.name as NSString, batch, stepWall, stepCPU, (t == 1 ? stepCPU : stepWall) * stepFlops / 1e9, stepPct,
                                  fb, fwdWall, fwdCPU, (t == 1 ? fwdCPU : fwdWall) * fwdFlops / 1e9, fwdPct))
                     if machine {
-                        print(String(format: "RESULT ecg-dist %@ batch %d threads %d step_wall %.3f step_cpu %.3f fwd_batch %d fwd_wall %.3f fwd_cpu %.3f sgemm_wall %.2f sgemm_cpu %.2f",
-                                     config.name as NSString, batch, t, stepWall, stepCPU, fb, fwdWall, fwdCPU, sgemm.wall / 1e9, sgemm.cpu / 1e9))
+                        print(String(format: "RESULT ecg-dist %@ batch %d threads %d step_wall %.3f step_cpu %.3f fwd_batch %d fwd_wall %.3f fwd_cpu %.3f sgemm_wall %.2f sgemm_cpu %.2f step_gflop %.4f masks %@",
+                                     config.name as NSString, batch, t, stepWall, stepCPU, fb, fwdWall, fwdCPU, sgemm.wall / 1e9, sgemm.cpu / 1e9,
+                                     stepFlops / 1e9, masks.rawValue as NSString))
                     }
                 }
             }
@@ -97,8 +101,10 @@ struct Bench: ParsableCommand {
         EngineThreads.set(threads)
         let patches = samples / config.patchSize
         let mask = EngineBenchmark.fixedMask(patches: patches, context: min(context, patches - 1))
-        let loss = try ReferenceDump.write(directory: directory, config: config, batch: 3, samples: samples,
-                                           contextIndices: mask.context, targetIndices: mask.target)
-        print("wrote JEPA step dump (\(config.name), batch 3, \(threads) thread(s), loss \(loss)) to \(directory)")
+        let shared = JEPAMask(contextIndices: mask.context, targetIndices: mask.target)
+        let stepMasks = masks == .shared ? Array(repeating: shared, count: 3)
+            : EngineBenchmark.fixedMasks(patches: patches, context: min(context, patches - 1), batch: 3)
+        let loss = try ReferenceDump.write(directory: directory, config: config, samples: samples, masks: stepMasks)
+        print("wrote JEPA step dump (\(config.name), batch 3, \(masks.rawValue) masks, \(threads) thread(s), loss \(loss)) to \(directory)")
     }
 }

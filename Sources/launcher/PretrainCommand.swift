@@ -31,6 +31,10 @@ struct Pretrain: ParsableCommand {
     @Option(help: "Smallest visible fraction of patches per mask (paper: 0.15).") var maskMinKeep: Double?
     @Option(help: "Largest visible fraction of patches per mask (paper: 0.25).") var maskMaxKeep: Double?
     @Option(help: "Minimum length of a masked block in patches (paper: 10).") var maskMinBlock: Int?
+    @Option(help: "Masks: per-sample (the paper's: one visible count per step, a block layout per sample) or shared (one mask for the whole batch).")
+    var masks: MaskMode?
+    @Option(help: "Floats per gradient all-reduce bucket (default 524288; larger buckets pay the network latency fewer times, see docs/scaling.md).")
+    var bucketFloats: Int?
     @Option(help: "LR warmup steps (paper: 10000).") var warmupSteps: Int?
     @Option(help: "Peak learning rate (paper: 1e-3).") var lr: Double?
     @Option(help: "Global gradient-norm clip, 0 = off.") var gradClip: Double?
@@ -59,6 +63,7 @@ struct Pretrain: ParsableCommand {
             .init(out, \.out), .init(model, \.model), .init(steps, \.steps), .init(globalBatch, \.globalBatch),
             .init(microBatch, \.microBatch), .init(seed, \.seed), .init(cropSeconds, \.cropSeconds),
             .init(maskMinKeep, \.maskMinKeep), .init(maskMaxKeep, \.maskMaxKeep), .init(maskMinBlock, \.maskMinBlock),
+            .init(masks.map { $0 == .perSample }, \.maskPerSample), .init(bucketFloats, \.bucketFloats),
             .init(warmupSteps, \.warmupSteps), .init(lr, \.lrPeak), .init(gradClip, \.gradClip),
             .init(checkpointEvery, \.checkpointEvery), .init(keepCheckpoints, \.keepCheckpoints),
             .init(verifyEvery, \.verifyEvery), .init(logEvery, \.logEvery), .init(evalEvery, \.evalEvery),
@@ -92,4 +97,9 @@ struct ConfigOverride<Config> {
     init<Value>(_ value: Value?, optional field: WritableKeyPath<Config, Value?>) {
         apply = { config in if let value { config[keyPath: field] = value } }
     }
+}
+
+/// `pretrain --masks`: how the JEPA masks of a step are drawn (Model/Masking.swift).
+enum MaskMode: String, ExpressibleByArgument, CaseIterable {
+    case perSample = "per-sample", shared
 }

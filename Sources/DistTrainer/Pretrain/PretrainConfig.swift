@@ -97,5 +97,6 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         if keepCheckpoints < 1 { throw bad("--keep-checkpoints must be ≥ 1") }
         if cropSeconds <= 0 || cropSamples % 25 != 0 { throw bad("--crop-seconds must give a multiple of 25 samples at 500 Hz") }
         if evalEvery > 0 && evalData == nil { throw bad("--eval-every needs --eval-data") }
+        if bucketFloats < 1024 { throw bad("--bucket-floats must be ≥ 1024 (got \(bucketFloats))") }
     }
 }

@@ -32,6 +32,20 @@ public struct EngineBenchmark {
         return (ctx, (0..<patches).filter { !set.contains($0) })
     }
 
+    /// Per-sample benchmark masks (the trainer's default, Model/Masking.swift): `context` visible
+    /// patches in every sample, sample b's set drawn with its own fixed seed. For timing, any sets
+    /// of these sizes do the same work; the dump hands its sets to the PyTorch check.
+    public static func fixedMasks(patches: Int, context: Int, batch: Int) -> [JEPAMask] {
+        (0..<batch).map { b in
+            var rng = SplitMix64(seed: 1000 + UInt64(b), stream: RNGStream.mask.rawValue)
+            var all = Array(0..<patches)
+            all.shuffle(using: &rng)
+            let ctx = Array(all[0..<context]).sorted()
+            let set = Set(ctx)
+            return JEPAMask(contextIndices: ctx, targetIndices: (0..<patches).filter { !set.contains($0) })
+        }
+    }
+
     /// Standard-normal inputs (the step's speed does not depend on the values).
     public static func randomInput(count: Int, seed: UInt64) -> [Float] {
         var rng = SplitMix64(seed: seed, stream: RNGStream.synth.rawValue)
@@ -62,13 +76,20 @@ public struct EngineBenchmark {
 
     /// Best seconds per JEPA step (wall, CPU), after one warm-up step.
     public func stepSeconds(config: ViTConfig, batch: Int, mask: (context: [Int], target: [Int])) -> (wall: Double, cpu: Double) {
+        let shared = JEPAMask(contextIndices: mask.context, targetIndices: mask.target)
+        return stepSeconds(config: config, masks: Array(repeating: shared, count: batch))
+    }
+
+    /// The same with a mask per sample (`masks.count` samples).
+    public func stepSeconds(config: ViTConfig, masks: [JEPAMask]) -> (wall: Double, cpu: Double) {
         let model = JEPAModel(config: config, samples: samples)
         model.initialize(seed: 1)
-        let input = Self.randomInput(count: batch * samples * config.channels, seed: 3)
-        _ = model.step(input: input, batch: batch, contextIndices: mask.context, targetIndices: mask.target, gradScale: 1, onGradientsReady: nil)
-        return Self.timeBest(repeats) {
-            _ = model.step(input: input, batch: batch, contextIndices: mask.context, targetIndices: mask.target, gradScale: 1, onGradientsReady: nil)
+        let input = Self.randomInput(count: masks.count * samples * config.channels, seed: 3)
+        func step() {
+            input.withUnsafeBufferPointer { _ = model.step(input: $0.baseAddress!, masks: masks, gradScale: 1, onGradientsReady: nil) }
         }
+        step()
+        return Self.timeBest(repeats) { step() }
     }
 
     /// Best seconds per forward-only encoder pass (no activations kept) on `forwardSamples` crops.

@@ -7,6 +7,15 @@ import Foundation
 public enum ReferenceDump {
     public static func write(directory: String, config: ViTConfig, batch: Int = 3, samples: Int = 5000,
                              contextIndices: [Int], targetIndices: [Int]) throws -> Double {
+        let shared = JEPAMask(contextIndices: contextIndices, targetIndices: targetIndices)
+        return try write(directory: directory, config: config, samples: samples, masks: Array(repeating: shared, count: batch))
+    }
+
+    /// The same with a mask per sample: meta.json then also holds "contexts" and "targets", one
+    /// list per sample, which bench/torch_reference.py uses instead of "context" and "target".
+    public static func write(directory: String, config: ViTConfig, samples: Int = 5000, masks: [JEPAMask]) throws -> Double {
+        let batch = masks.count
+        let perSample = masks.contains { $0 != masks[0] }
         let url = URL(fileURLWithPath: directory)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         let model = JEPAModel(config: config, samples: samples)
@@ -17,8 +26,7 @@ public enum ReferenceDump {
         let input = (0..<(batch * samples * config.channels)).map { _ in rng.nextNormal() }
         model.params.zeroGrads()
         let gradScale: Float = 0.5
-        _ = model.step(input: input, batch: batch, contextIndices: contextIndices, targetIndices: targetIndices,
-                       gradScale: gradScale, onGradientsReady: nil)
+        _ = input.withUnsafeBufferPointer { model.step(input: $0.baseAddress!, masks: masks, gradScale: gradScale, onGradientsReady: nil) }
         let loss = model.lastLoss
         model.encoder.keepsActivationsForBackward = false
         let tokens = config.tokens(forSamples: samples)
@@ -32,14 +40,18 @@ public enum ReferenceDump {
         try save("grads.bin", model.params.grads, model.params.count)
         try save("encoder_out.bin", encOut, batch * tokens * config.dim)
         let specs = model.layout.specs.map { ["name": $0.name, "shape": $0.shape, "offset": $0.offset] as [String: Any] }
-        let meta: [String: Any] = [
+        var meta: [String: Any] = [
             "config": ["name": config.name, "dim": config.dim, "depth": config.depth, "heads": config.heads,
                        "pred_dim": config.predDim, "pred_depth": config.predDepth, "pred_heads": config.predHeads,
                        "patch_size": config.patchSize, "channels": config.channels, "mlp_ratio": config.mlpRatio],
-            "batch": batch, "samples": samples, "context": contextIndices, "target": targetIndices,
+            "batch": batch, "samples": samples, "context": masks[0].contextIndices, "target": masks[0].targetIndices,
             "loss": loss, "grad_scale": Double(gradScale), "params": specs, "param_count": model.params.count,
             "target_count": model.target.count,
         ]
+        if perSample {
+            meta["contexts"] = masks.map(\.contextIndices)
+            meta["targets"] = masks.map(\.targetIndices)
+        }
         try AtomicFile.write(Array(try JSONSerialization.data(withJSONObject: meta, options: [.prettyPrinted, .sortedKeys])),
                              to: url.appendingPathComponent("meta.json").path)
         return loss
