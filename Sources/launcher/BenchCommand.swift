@@ -39,7 +39,11 @@ struct Bench: ParsableCommand {
         print("wall = samples/s by wall clock; cpu = by process CPU time (1 thread only: immune to preemption by other processes)")
         for t in threadList {
             EngineThreads.set(t)
-            let sgemm = bench.sgemmRate()
+            // The reference twice, best of both: the first run after a thread-count change also
+            // wakes the pool and faults in its buffers, and a shared VM's hiccup must not make
+            // the step look faster than the GEMMs (the % below would exceed 100).
+            let first = bench.sgemmRate(), second = bench.sgemmRate()
+            let sgemm = (wall: max(first.wall, second.wall), cpu: max(first.cpu, second.cpu))
             print(String(format: "\nthreads %d: sgemm 6432x576x192 = %.1f GFLOP/s wall, %.1f GFLOP/s cpu", t, sgemm.wall / 1e9, sgemm.cpu / 1e9))
             if phases, let config = configList.first, let batch = batchList.first { printPhases(bench, config: config, batch: batch, mask: mask) }
             print("config   batch | step wall/s   cpu/s  GFLOP/s %sgemm | fwd batch  wall/s    cpu/s  GFLOP/s %sgemm")

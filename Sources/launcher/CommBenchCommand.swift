@@ -18,6 +18,8 @@ struct CommBench: ParsableCommand {
     var sizes = "1,256,4K,64K,256K,512K,1M,4M"
     @Flag(help: "Use blocking MPI_Allreduce instead of the trainer's MPI_Iallreduce + polling.") var blocking = false
     @Option(help: "Minimum seconds of repetitions per size.") var seconds = 0.3
+    @Option(help: "Sleep between MPI_Test polls, µs (the trainer's gradient thread uses 50).") var pollUs: UInt32 = 50
+    @Flag(help: "Set the polling thread's timer slack to 1 µs (Linux rounds sleeps up by 50 µs otherwise).") var timerSlack = false
     @Flag(help: "Also print machine-readable RESULT lines.") var machine = false
 
     func parsedSizes() throws -> [Int] {
@@ -33,9 +35,10 @@ struct CommBench: ParsableCommand {
         let list = try parsedSizes()
         let comm = try Communicator.world()
         guard comm.size > 1 else { throw ValidationError("commbench needs at least 2 ranks (run it under mpirun -np 2 or srun)") }
-        let results = try AllReduceBenchmark.run(comm: comm, sizes: list, minSeconds: seconds, polling: !blocking)
+        let results = try AllReduceBenchmark.run(comm: comm, sizes: list, minSeconds: seconds, polling: !blocking,
+                                                 pollMicroseconds: pollUs, timerSlack: timerSlack)
         guard comm.rank == 0 else { return }
-        print("all-reduce across \(comm.size) ranks (\(blocking ? "MPI_Allreduce" : "MPI_Iallreduce + polling, as the trainer"))")
+        print("all-reduce across \(comm.size) ranks (\(blocking ? "MPI_Allreduce" : "MPI_Iallreduce + polling every \(pollUs) µs\(timerSlack ? ", timer slack 1 µs" : "")"))")
         print("   floats      bytes |  median µs     min µs | bus GB/s")
         for r in results {
             print(String(format: "%9d %10d | %10.1f %10.1f | %8.3f", r.floats, r.floats * 4, r.median * 1e6, r.minimum * 1e6, r.busBandwidth / 1e9))

@@ -1,4 +1,5 @@
 import Foundation
+import MPIShim
 
 /// Time of one all-reduce of a given size across every rank, the numbers the scaling model
 /// (docs/scaling.md) is calibrated with: latency of small messages, bandwidth of large ones.
@@ -21,14 +22,16 @@ public enum AllReduceBenchmark {
     /// (`allReduceSumPolling`, MPI_Iallreduce + polling) or the blocking MPI_Allreduce. Every rank
     /// runs the same repetitions; a barrier separates sizes.
     public static func run(comm: Communicator, sizes: [Int], minRepeats: Int = 5, minSeconds: Double = 0.3,
-                           polling: Bool = true) throws -> [AllReduceTiming] {
+                           polling: Bool = true, pollMicroseconds: UInt32 = 50, timerSlack: Bool = false) throws -> [AllReduceTiming] {
+        if timerSlack { shim_set_thread_timer_slack_ns(1000) }
         var results: [AllReduceTiming] = []
         for floats in sizes {
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: floats)
             defer { buffer.deallocate() }
             buffer.initialize(repeating: 1, count: floats)
             func once() throws {
-                if polling { try comm.allReduceSumPolling(buffer, count: floats) } else { try comm.allReduceSum(buffer, count: floats) }
+                if polling { try comm.allReduceSumPolling(buffer, count: floats, pollMicroseconds: pollMicroseconds) }
+                else { try comm.allReduceSum(buffer, count: floats) }
             }
             try comm.barrier()
             for _ in 0..<3 { try once() }                                   // connections and buffers set up

@@ -10,6 +10,12 @@
 
 // ---- MPI communicators, datatypes, operations, sentinels ----
 static inline MPI_Comm shim_MPI_COMM_WORLD(void) { return MPI_COMM_WORLD; }
+
+// prctl is variadic (Swift cannot call it). The gradient thread polls MPI_Test with short sleeps;
+// Linux rounds a sleep up by the thread's timer slack (50 µs by default), which would double a
+// 50 µs poll. A slack of 1 µs makes the sleep what it says. Affects the calling thread only.
+#include <sys/prctl.h>
+static inline void shim_set_thread_timer_slack_ns(unsigned long ns) { prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0); }
 static inline MPI_Comm shim_MPI_COMM_NULL(void) { return MPI_COMM_NULL; }
 static inline MPI_Datatype shim_MPI_FLOAT(void) { return MPI_FLOAT; }
 static inline MPI_Datatype shim_MPI_DOUBLE(void) { return MPI_DOUBLE; }
