@@ -36,8 +36,8 @@ step "OpenBLAS core at start-up: a mis-detected (Prescott) core is replaced, sin
 BIN="$BIN" WORK="$WORK" timeout 300 bash Tests/scripts/blas_core.sh
 
 for np in 2 3; do
-  step "multi-rank XCTests under mpirun -np $np (MPI shim, parallel HDF5, sharded loader)"
-  timeout 300 mpirun -np $np "$XCTEST" DistTrainerTests.MPIShimTests,DistTrainerTests.ShardingTests 2>&1 \
+  step "multi-rank XCTests under mpirun -np $np (MPI shim, parallel HDF5, sharded loader, evaluation encoded over ranks)"
+  timeout 300 mpirun -np $np "$XCTEST" DistTrainerTests.MPIShimTests,DistTrainerTests.ShardingTests,DistTrainerTests.DistributedEvalTests 2>&1 \
     | grep -E "error|failed|Executed .* tests" | sort | uniq -c
 done
 

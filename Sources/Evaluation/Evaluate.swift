@@ -31,9 +31,14 @@ public func evalCropPlan(recordLength: Int, patchSize: Int, cropSamples: Int = 1
 ///   - log: progress lines (nil = quiet).
 public func evaluate(encoderWeights: UnsafeBufferPointer<Float>, config: ViTConfig, data: EvalDataset,
                      options: EvalOptions, checkpoint: String = "", randomInit: Bool = false,
-                     log: ((String) -> Void)? = nil) throws -> EvalReport {
+                     log: ((String) -> Void)? = nil, group: FeatureEncodingGroup? = nil) throws -> EvalReport {
     let start = ContinuousClock.now
     try options.validate()
+    // Shared encoding (the trainer's periodic evaluation) is for the linear probe only: fine-tuning
+    // trains the encoder itself, on rank 0.
+    if group != nil && options.modes != [.linear] {
+        throw EvalError.badOption("evaluation shared over ranks supports --mode linear only")
+    }
     try config.validate()
     guard data.channels == config.channels else {
         throw EvalError.badData(path: data.source, message: "records have \(data.channels) leads, model \(config.name) expects \(config.channels)")
@@ -52,7 +57,12 @@ public func evaluate(encoderWeights: UnsafeBufferPointer<Float>, config: ViTConf
             var layout = ParameterLayout()
             let encoder = ViTEncoder(config: config, layout: &layout, prefix: "encoder.")
             let t0 = ContinuousClock.now
-            features = FrozenFeatures(encoder: encoder, weights: base, data: data, plan: plan, options: options, log: log)
+            features = try FrozenFeatures(encoder: encoder, weights: base, data: data, plan: plan, options: options, log: log,
+                                          group: group)
+            if let group, group.rank != 0 {   // this rank's part is done; rank 0 trains the probe
+                return EvalReport(checkpoint: checkpoint, data: data.source, model: config.name, randomInit: randomInit,
+                                  options: options, results: [], seconds: secondsSince(start))
+            }
             log?(String(format: "linear probe: encoded %d-crop pool per training record + %d windows per eval record (%.0f MB) in %.1f s",
                         features!.cropsPerRecord, features!.windowsPerRecord, Double(features!.bytes) / 1_048_576,
                         secondsSince(t0)))
@@ -90,9 +100,9 @@ public func evaluate(encoderWeights: UnsafeBufferPointer<Float>, config: ViTConf
 /// Convenience for callers holding a raw pointer (e.g. `jepa.target.values`); the count is the
 /// encoder's parameter count for `config`.
 public func evaluate(encoderWeights: UnsafePointer<Float>, config: ViTConfig, data: EvalDataset, options: EvalOptions,
-                     log: ((String) -> Void)? = nil) throws -> EvalReport {
+                     log: ((String) -> Void)? = nil, group: FeatureEncodingGroup? = nil) throws -> EvalReport {
     try evaluate(encoderWeights: UnsafeBufferPointer(start: encoderWeights, count: encoderParameterCount(config)),
-                 config: config, data: data, options: options, log: log)
+                 config: config, data: data, options: options, log: log, group: group)
 }
 
 /// Resolves `--task`: empty or "every" = every task in the file; otherwise the named ones.

@@ -24,8 +24,10 @@ final class FrozenFeatures {
 
     var crop: Int { tokens * dim }
 
+    /// With a `group` every rank encodes a share of the crops and only rank 0 keeps the pools
+    /// (the others hold none: their accessors must not be used).
     init(encoder: ViTEncoder, weights: UnsafePointer<Float>, data: EvalDataset, plan: CropPlan,
-         options: EvalOptions, log: ((String) -> Void)?) {
+         options: EvalOptions, log: ((String) -> Void)?, group: FeatureEncodingGroup? = nil) throws {
         let config = encoder.config
         tokens = config.tokens(forSamples: plan.cropLength)
         dim = config.dim
@@ -44,8 +46,9 @@ final class FrozenFeatures {
         for (s, i) in evalRecords.enumerated() { evalSlot[i] = s }
         let trainCrops = trainRecords.count * cropsPerRecord
         let evalCrops = evalRecords.count * windowsPerRecord
-        trainPool = .allocate(capacity: max(1, trainCrops * tokens * dim))
-        evalPool = .allocate(capacity: max(1, evalCrops * tokens * dim))
+        let keepsPools = (group?.rank ?? 0) == 0
+        trainPool = .allocate(capacity: keepsPools ? max(1, trainCrops * tokens * dim) : 1)
+        evalPool = .allocate(capacity: keepsPools ? max(1, evalCrops * tokens * dim) : 1)
         bytes = (trainCrops + evalCrops) * cropBytes
 
         // Crop lists: (record, offset) in pool order.
@@ -59,11 +62,11 @@ final class FrozenFeatures {
         for i in evalRecords { for o in plan.evalOffsets { evalList.append((i, o)) } }
         let savedKeep = encoder.keepsActivationsForBackward
         encoder.keepsActivationsForBackward = false
-        encodeCrops(encoder: encoder, weights: weights, data: data, plan: plan, crops: trainList,
-                    batch: options.encodeBatchCrops, into: trainPool)
-        encodeCrops(encoder: encoder, weights: weights, data: data, plan: plan, crops: evalList,
-                    batch: options.encodeBatchCrops, into: evalPool)
-        encoder.keepsActivationsForBackward = savedKeep
+        defer { encoder.keepsActivationsForBackward = savedKeep }
+        try encodeCrops(encoder: encoder, weights: weights, data: data, plan: plan, crops: trainList,
+                        batch: options.encodeBatchCrops, into: trainPool, group: group)
+        try encodeCrops(encoder: encoder, weights: weights, data: data, plan: plan, crops: evalList,
+                        batch: options.encodeBatchCrops, into: evalPool, group: group)
     }
 
     deinit {
@@ -82,25 +85,37 @@ final class FrozenFeatures {
     }
 }
 
-/// Encoder output for a list of (record, offset) crops, written back to back into `out`.
+/// Encoder output for a list of (record, offset) crops, written back to back into `out`. With a
+/// `group`, this rank encodes only its share of the batches (`batchShare`) and rank 0 gathers all;
+/// `out` then needs room for everything on rank 0 only.
 func encodeCrops(encoder: ViTEncoder, weights: UnsafePointer<Float>, data: EvalDataset, plan: CropPlan,
-                 crops: [(Int, Int)], batch: Int, into out: UnsafeMutablePointer<Float>) {
+                 crops: [(Int, Int)], batch: Int, into out: UnsafeMutablePointer<Float>,
+                 group: FeatureEncodingGroup? = nil) throws {
     let chunk = max(1, batch)
     let cropFloats = plan.cropLength * data.channels
     let input = UnsafeMutablePointer<Float>.allocate(capacity: chunk * cropFloats)
     defer { input.deallocate() }
     let perCrop = encoder.config.tokens(forSamples: plan.cropLength) * encoder.config.dim
-    var first = 0
-    while first < crops.count {
-        let n = min(chunk, crops.count - first)
+    let rank = group?.rank ?? 0, size = group?.size ?? 1
+    let mine = batchShare(count: crops.count, batch: chunk, rank: rank, size: size)
+    // Rank 0 writes its share in place; the others into a buffer of their share's size.
+    let local = rank == 0 ? out + mine.lowerBound * perCrop : .allocate(capacity: max(1, mine.count * perCrop))
+    defer { if rank != 0 { local.deallocate() } }
+    var first = mine.lowerBound
+    while first < mine.upperBound {
+        let n = min(chunk, mine.upperBound - first)
         for c in 0..<n {
             let (record, offset) = crops[first + c]
             copyCrop(record: data.signal(record), offset: offset, cropLength: plan.cropLength,
                      channels: data.channels, into: input + c * cropFloats)
         }
         let tokens = encoder.forward(weights: weights, input: input, batch: n, samples: plan.cropLength)
-        (out + first * perCrop).update(from: tokens, count: n * perCrop)
+        (local + (first - mine.lowerBound) * perCrop).update(from: tokens, count: n * perCrop)
         first += n
+    }
+    if let group, size > 1 {
+        let counts = (0..<size).map { batchShare(count: crops.count, batch: chunk, rank: $0, size: size).count * perCrop }
+        try group.gatherToRoot(local: UnsafePointer(local), counts: counts, root: out)
     }
 }
 

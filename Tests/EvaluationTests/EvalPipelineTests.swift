@@ -110,7 +110,7 @@ final class EvalPipelineTests: XCTestCase {
         let store = ParameterStore(layout: layout)
         encoder.initialize(store.values, seed: 4)
         probe.initialize(store.values, seed: 4)
-        let features = FrozenFeatures(encoder: encoder, weights: store.values, data: data, plan: plan, options: o, log: nil)
+        let features = try FrozenFeatures(encoder: encoder, weights: store.values, data: data, plan: plan, options: o, log: nil)
         let split = data.split(data.tasks[0])
         let cached = recordLogitsLinear(probe: probe, weights: store.values, features: features, labelCount: 2,
                                         records: split.test, recordsPerChunk: 5)

@@ -3,9 +3,11 @@ import ECGData
 import Evaluation
 import Model
 
-/// Rank 0's evaluation during pre-training: an attentive probe on the current EMA target encoder,
-/// trained on folds 1–8 of `dataPath` for one task, reported as val/test macro AUC. The labelled
-/// data is loaded once and kept for later evaluations.
+/// The evaluation during pre-training: an attentive probe on the current EMA target encoder,
+/// trained on folds 1–8 of `dataPath` for one task, reported as val/test macro AUC. Every rank
+/// encodes a share of the crops (the EMA encoder is identical on all of them) and rank 0 gathers
+/// the tokens and trains the probe, so the pause shrinks with the number of ranks and rank 0 gets
+/// the same bits as encoding alone. The labelled data is loaded once and kept.
 final class PeriodicEvaluator {
     let dataPath: String
     let task: String
@@ -22,7 +24,8 @@ final class PeriodicEvaluator {
         self.seed = seed
     }
 
-    func evaluate(weights: UnsafePointer<Float>, config: ViTConfig) throws -> (valAUC: Double, testAUC: Double) {
+    /// Call on every rank of `group`; rank 0 gets the AUCs, the others nil.
+    func evaluate(weights: UnsafePointer<Float>, config: ViTConfig, group: FeatureEncodingGroup?) throws -> (valAUC: Double, testAUC: Double)? {
         if data == nil {
             // HDF5 is not thread-safe and the loader thread is reading the training corpus.
             hdf5Lock.lock()
@@ -37,13 +40,15 @@ final class PeriodicEvaluator {
         options.linearSteps = steps
         // Cheap enough to run often: one cached crop per training record.
         options.cropsPerRecord = 1
-        let report = try runEvaluationHarness(weights: weights, config: config, data: data!, options: options)
+        let report = try runEvaluationHarness(weights: weights, config: config, data: data!, options: options, group: group)
+        if let group, group.rank != 0 { return nil }
         guard let row = report.results.first else { throw TrainingError("evaluation on \(dataPath) returned no result") }
         return (row.val.mean ?? .nan, row.test.mean ?? .nan)
     }
 }
 
 // `evaluate` is also the name of this class's method; call the harness's free function explicitly.
-private func runEvaluationHarness(weights: UnsafePointer<Float>, config: ViTConfig, data: EvalDataset, options: EvalOptions) throws -> EvalReport {
-    try evaluate(encoderWeights: weights, config: config, data: data, options: options)
+private func runEvaluationHarness(weights: UnsafePointer<Float>, config: ViTConfig, data: EvalDataset, options: EvalOptions,
+                                  group: FeatureEncodingGroup?) throws -> EvalReport {
+    try evaluate(encoderWeights: weights, config: config, data: data, options: options, group: group)
 }

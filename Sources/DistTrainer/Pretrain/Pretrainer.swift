@@ -274,13 +274,19 @@ final class Pretrainer {
     }
 
     func periodicEvaluation() throws {
-        if isRoot, let evaluator {
-            let result = try evaluator.evaluate(weights: state.model.target.values, config: state.vit)
+        guard let evaluator else { return }
+        let start = Date()
+        // Every rank encodes its share of the evaluation crops; rank 0 trains the probe.
+        let result = try evaluator.evaluate(weights: state.model.target.values, config: state.vit, group: comm)
+        if isRoot, let result {
+            let pause = Date().timeIntervalSince(start)
             say("eval step \(state.step): \(config.evalTask) linear-probe val AUC "
-                + String(format: "%.4f", result.valAUC) + " test AUC " + String(format: "%.4f", result.testAUC))
-            log?.append(["step": state.step, "eval": [config.evalTask: ["val_auc": result.valAUC, "test_auc": result.testAUC]]])
+                + String(format: "%.4f", result.valAUC) + " test AUC " + String(format: "%.4f", result.testAUC)
+                + String(format: " (training paused %.2f s, features encoded on %d rank(s))", pause, comm.size))
+            log?.append(["step": state.step, "eval": [config.evalTask: ["val_auc": result.valAUC, "test_auc": result.testAUC]],
+                         "eval_pause_s": pause])
         }
-        // Other ranks wait here while rank 0 evaluates.
+        // The other ranks wait here while rank 0 trains the probe.
         try comm.barrier()
     }
 }
