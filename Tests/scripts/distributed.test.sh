@@ -33,6 +33,26 @@ expect_error "no --data" "$BIN" pretrain --out "$D/bad4"
 expect_error "cannot read checkpoint" "$BIN" pretrain --data "$D/ptbxl.h5" --out "$D/bad5" --resume /nonexistent.ckpt
 [ ! -e "$D/bad2" ] && [ ! -e "$D/bad3" ] && [ ! -e "$D/bad5" ] || fail "a failed start left a run folder behind"
 
+echo "--- inputs checked before the run starts"
+expect_error "global-batch 1 is smaller than the 2 ranks" mpirun -np 2 "$BIN" pretrain "${COMMON[@]}" --out "$D/bad6" --global-batch 1
+expect_error "no label task 'nosuch' for --eval-task" run 1 --out "$D/bad7" --eval-every 5 --eval-data "$D/ptbxl.h5" --eval-task nosuch
+[ ! -e "$D/bad6" ] && [ ! -e "$D/bad7" ] || fail "a refused start left a run folder behind"
+out=$(run 1 --out "$D/warn" --steps 2 --warmup-steps 5 --global-batch 64 --micro-batch 64 2>&1) || { echo "$out"; fail "warning run"; }
+grep -q "warning: --warmup-steps 5 ≥ --steps 2" <<<"$out" || fail "no warm-up warning"
+grep -q "warning: the corpora hold 28 records, fewer than --global-batch 64" <<<"$out" || fail "no corpus-size warning"
+
+echo "--- a run folder belongs to one run"
+run 1 --out "$D/own" --steps 4 --checkpoint-every 2 > "$D/own.log" 2>&1 || { cat "$D/own.log"; fail "first run"; }
+before=$(cd "$D/own" && find . -type f | sort | xargs sha256sum)
+expect_error "already holds a run" run 1 --out "$D/own" --steps 4
+expect_error "--resume auto" run 1 --out "$D/own" --steps 4
+[ "$before" = "$(cd "$D/own" && find . -type f | sort | xargs sha256sum)" ] || fail "a refused run changed the folder"
+expect_error "holds a different run: --model" run 1 --out "$D/own" --resume auto --model "dim=32,depth=1,heads=2,pred-dim=16,pred-depth=1,pred-heads=2"
+expect_error "holds a different run: --global-batch 8 → 6" run 1 --out "$D/own" --resume auto --global-batch 6
+[ "$before" = "$(cd "$D/own" && find . -type f | sort | xargs sha256sum)" ] || fail "a refused resume changed the folder"
+run 1 --out "$D/own" --resume auto --steps 6 > "$D/own2.log" 2>&1 || { cat "$D/own2.log"; fail "resume with more steps"; }
+grep -q "resume: --steps 4 → 6" "$D/own2.log" && grep -q '"steps":6' "$D/own/config.json" || fail "changed step count not recorded"
+
 echo "--- equivalence over np"
 # np=2 also runs rank 0's periodic evaluation: it must not change training (the checkpoints must
 # still match np=1 and np=4) and must land in metrics.jsonl.

@@ -1,3 +1,4 @@
+import ECGData
 import Foundation
 import Model
 
@@ -67,6 +68,17 @@ final class Pretrainer {
 
     func run(resume: String?, stopAfter: Int?) throws {
         let model = state.model
+        // 0. The run folder belongs to one run: refuse to start a second one in it, and check that
+        //    a resumed run is the run the folder holds. Rank 0 looks; every rank gets the verdict.
+        let refusal = try comm.broadcast(isRoot ? (runFolderProblem(resume: resume) ?? evalTaskProblem() ?? "") : "")
+        if !refusal.isEmpty { throw TrainingError(refusal) }
+        guard config.globalBatch >= comm.size else {
+            throw TrainingError("--global-batch \(config.globalBatch) is smaller than the \(comm.size) ranks: every rank needs at least one sample per step")
+        }
+        if config.warmupSteps >= config.steps {
+            say("warning: --warmup-steps \(config.warmupSteps) ≥ --steps \(config.steps): the learning rate only ever rises (paper: 10000 of 100000)")
+        }
+
         // 1. Weights: fresh init (same seed on every rank) or a checkpoint read by rank 0; either way
         //    rank 0's bytes are broadcast so every replica starts bit-identical.
         if let resumed = try restore(resume) {
@@ -85,6 +97,9 @@ final class Pretrainer {
         //    Inputs are validated (corpora, masks) before anything is written to the run folder.
         let loader = try ShardedLoader(paths: config.data, comm: comm, globalBatch: config.globalBatch,
                                        cropSamples: config.cropSamples, seed: config.seed)
+        if loader.recordCount < config.globalBatch {
+            say("warning: the corpora hold \(loader.recordCount) records, fewer than --global-batch \(config.globalBatch): every step repeats records")
+        }
         guard loader.leads == state.vit.channels else {
             throw TrainingError("the corpora have \(loader.leads) leads, model \(config.model) takes \(state.vit.channels)")
         }
@@ -247,6 +262,50 @@ final class Pretrainer {
     func saveCheckpoint() throws {
         if isRoot { try checkpoints.save(state) }
         try comm.barrier()
+    }
+
+    /// Why this run must not use `config.out`, or nil. A folder holding a run's files (config.json,
+    /// metrics.jsonl, checkpoints) is refused without --resume: a new run would overwrite its
+    /// config and mix its metrics and checkpoints with the old ones. With --resume, the folder's
+    /// config.json must describe the same model and global batch (what the checkpoints and the
+    /// sample stream depend on); a changed step count is allowed (config.json records it).
+    func runFolderProblem(resume: String?) -> String? {
+        let fm = FileManager.default
+        let out = config.out
+        let marks = ["config.json", "metrics.jsonl", "checkpoints"].filter { fm.fileExists(atPath: out + "/" + $0) }
+        guard !marks.isEmpty else { return nil }
+        guard resume != nil else {
+            return "\(out) already holds a run (\(marks.joined(separator: ", "))); continue it with --resume auto, "
+                + "or start a new run with a new or empty --out"
+        }
+        guard marks.contains("config.json") else { return nil }
+        guard let previous = try? PretrainConfig.load(path: out + "/config.json") else {
+            return "\(out)/config.json: cannot read the run's config to check it against this one"
+        }
+        var changed: [String] = []
+        if previous.model != config.model { changed.append("--model \(previous.model) → \(config.model)") }
+        if previous.globalBatch != config.globalBatch { changed.append("--global-batch \(previous.globalBatch) → \(config.globalBatch)") }
+        if previous.seed != config.seed { changed.append("--seed \(previous.seed) → \(config.seed)") }
+        if previous.maskPerSample != config.maskPerSample { changed.append("--masks") }
+        guard changed.isEmpty else {
+            return "\(out) holds a different run: \(changed.joined(separator: ", ")); resume with the run's own settings "
+                + "(its config.json), or start a new run with a new --out"
+        }
+        if previous.steps != config.steps { say("resume: --steps \(previous.steps) → \(config.steps) (recorded in config.json)") }
+        return nil
+    }
+
+    /// A periodic evaluation that cannot run would fail only at its first evaluation, hours in:
+    /// check its corpus and task before the run starts.
+    func evalTaskProblem() -> String? {
+        guard let evalData = config.evalData else { return nil }
+        do {
+            let tasks = try CorpusReader(path: evalData).taskNames
+            if tasks.contains(config.evalTask) { return nil }
+            return "\(evalData): no label task '\(config.evalTask)' for --eval-task (tasks: \(tasks.joined(separator: ", ")))"
+        } catch {
+            return "--eval-data: \(error)"
+        }
     }
 
     /// Returns the checkpoint path resumed from, or nil for a fresh start.
