@@ -104,6 +104,38 @@ expect_failure "info: rank-2 signals" "" "rank2.h5" "(3, 5000)" -- "$BIN" info "
 echo "not hdf5" > "$WORK/text.h5"
 expect_failure "info: not an HDF5 file" "" "text.h5" "not an HDF5 file" -- "$BIN" info "$WORK/text.h5"
 expect_failure "info: missing file" "" "nothere.h5" "no such file" -- "$BIN" info "$WORK/nothere.h5"
+# Damaged copies of a good corpus: a NaN and an Inf inside a record (without the writer's finite
+# record, as a file from another tool would be), and channel_std of 0 / below 0. Each must be
+# refused by info, pretrain and eval, naming the file and the record or lead.
+"$BIN" synth --records 12 --out "$WORK/good.h5" --seed 4 >/dev/null
+python3 - "$WORK" <<'PY'
+import shutil, sys, h5py, numpy as np
+w = sys.argv[1]
+def damaged(name, edit):
+    shutil.copy(w + "/good.h5", f"{w}/{name}.h5")
+    with h5py.File(f"{w}/{name}.h5", "r+") as f:
+        edit(f)
+def nan(f):
+    del f.attrs["signals_finite"]
+    f["signals"][7, 1234, 2] = np.nan
+def inf(f):
+    del f.attrs["signals_finite"]
+    f["signals"][3, 10, 11] = np.inf
+def std0(f):
+    s = f.attrs["channel_std"].copy(); s[4] = 0; f.attrs["channel_std"] = s
+def stdneg(f):
+    s = f.attrs["channel_std"].copy(); s[0] = -1; f.attrs["channel_std"] = s
+for name, edit in [("nan", nan), ("inf", inf), ("std0", std0), ("stdneg", stdneg)]:
+    damaged(name, edit)
+PY
+expect_failure "info: NaN in a record" "" "nan.h5" "record 7" "lead III" "sample 1234" -- "$BIN" info "$WORK/nan.h5"
+expect_failure "info: Inf in a record" "" "inf.h5" "record 3" "lead V6" "inf" -- "$BIN" info "$WORK/inf.h5"
+expect_failure "info: channel_std 0" "" "std0.h5" "channel_std of lead aVL" "> 0" -- "$BIN" info "$WORK/std0.h5"
+expect_failure "pretrain: channel_std < 0" "$WORK/run-stdneg" "stdneg.h5" "channel_std of lead I" -- "$BIN" pretrain --data "$WORK/stdneg.h5" --out "$WORK/run-stdneg" --model vit-tiny --steps 1 --global-batch 2
+expect_failure "pretrain: NaN in a record" "$WORK/run-nan" "nan.h5" "record 7" -- "$BIN" pretrain --data "$WORK/nan.h5" --out "$WORK/run-nan" --model vit-tiny --steps 1 --global-batch 2
+expect_failure "eval: NaN in a record" "$WORK/eval-nan" "nan.h5" "record 7" -- "$BIN" eval --random-init --model vit-tiny --data "$WORK/nan.h5" --task synth --out "$WORK/eval-nan"
+"$BIN" info "$WORK/good.h5" >/dev/null && echo "ok   the undamaged corpus still opens" || { echo "FAIL good corpus refused"; failures=$((failures + 1)); }
+
 expect_failure "prepare: missing output directory" "" "nodir" "does not exist" -- "$BIN" prepare ptbxl --root "$FIX" --out "$WORK/nodir/x.h5"
 
 if [ $failures -eq 0 ]; then echo "bad_input: all passed"; else echo "bad_input: $failures FAILED"; exit 1; fi

@@ -61,10 +61,42 @@ public final class CorpusReader {
         guard channelMean.count == 12, channelStd.count == 12 else {
             throw bad("channel_mean/channel_std have \(channelMean.count)/\(channelStd.count) values; expected 12")
         }
+        // The statistics divide every input: a zero, negative or non-finite one would feed NaN/Inf
+        // to training and evaluation without a word.
+        for lead in 0..<12 {
+            guard channelMean[lead].isFinite else { throw bad("attribute channel_mean of lead \(leadNames[lead]) is \(channelMean[lead])") }
+            guard channelStd[lead].isFinite, channelStd[lead] > 0 else {
+                throw bad("attribute channel_std of lead \(leadNames[lead]) is \(channelStd[lead]); it must be finite and > 0")
+            }
+        }
         source = (try? attributes.string("source")) ?? ""
         recordIDs = try Self.readColumn(file, "record_ids", count: count, path: path)
         folds = try Self.readColumn(file, "strat_fold", count: count, path: path)
         taskNames = file.exists("labels") ? try file.groupMembers("labels").filter { !$0.hasSuffix("_names") } : []
+        // Writers record that every sample is finite (they check as they write); a file without
+        // that record (older, or written by other tools) is scanned once here.
+        let recordedFinite = attributes.contains(Self.finiteAttribute) && ((try? attributes.int32(Self.finiteAttribute)) ?? 0) == 1
+        if !recordedFinite { try scanForNonFiniteSamples() }
+    }
+
+    /// Root attribute: 1 when the writer checked that every signal sample is finite.
+    public static let finiteAttribute = "signals_finite"
+
+    /// Throws naming the first record, lead and sample that is NaN or infinite.
+    private func scanForNonFiniteSamples() throws {
+        let chunk = max(1, min(count, 256))
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * recordElements)
+        defer { buffer.deallocate() }
+        var first = 0
+        while first < count {
+            let n = min(chunk, count - first)
+            try signals.readRows(first..<(first + n), into: buffer)
+            for i in 0..<(n * recordElements) where !buffer[i].isFinite {
+                let row = first + i / recordElements, within = i % recordElements
+                throw ECGDataError(.badCorpus, path, "record \(row) (id \(recordIDs[row])), lead \(leadNames[within % leads]), sample \(within / leads) is \(buffer[i]): corpora must hold finite samples")
+            }
+            first += n
+        }
     }
 
     private static func readColumn<T: H5NativeScalar>(_ file: H5File, _ name: String, count: Int, path: String) throws -> [T] {

@@ -204,6 +204,10 @@ public final class CorpusWriter {
         guard !finished, !aborted, file != nil else { throw ECGDataError(.badCorpus, path, "corpus writer is already closed") }
         let slot = pendingIDs.count
         let width = Self.samples * Self.leads
+        // Readers trust the finite record this writer leaves (CorpusReader.finiteAttribute).
+        for i in 0..<width where !signal[i].isFinite {
+            throw ECGDataError(.badCorpus, path, "record \(name): lead \(ECGPreprocessing.leadNames[i % Self.leads]), sample \(i / Self.leads) is \(signal[i]) after preprocessing")
+        }
         (pendingSignals + slot * width).update(from: signal, count: width)
         let order = callerTaskOrder ?? Array(0..<tasks.count)
         guard labels.isEmpty || labels.count == order.count else {
@@ -276,6 +280,9 @@ public final class CorpusWriter {
             try attributes.set("channel_std", floats: std)
             try attributes.set("channel_moments_train", doubles: trainMoments.packed)
             try attributes.set("channel_moments_all", doubles: allMoments.packed)
+            // Every sample passed the finite check in `add` (and an appended-to file was opened,
+            // so validated, by CorpusReader).
+            try attributes.set(CorpusReader.finiteAttribute, int32: 1)
             closeFile()
             if FileManager.default.fileExists(atPath: path) && !FileManager.default.fileExists(atPath: temporaryPath) {
                 throw ECGDataError(.badCorpus, temporaryPath, "temporary corpus vanished")

@@ -97,6 +97,7 @@ public enum SynthCorpus {
         var train = ChannelMoments(), all = ChannelMoments()
         var labelCounts = [Int](repeating: 0, count: labelNames.count)
         var generateSeconds = 0.0
+        var nonFinite = 0
         var lo = mine.lowerBound
         while lo < mine.upperBound {
             let rows = lo..<min(lo + batch, mine.upperBound)
@@ -114,6 +115,7 @@ public enum SynthCorpus {
             generateSeconds += threadCPUSeconds() - t0
             for k in 0..<rows.count {
                 let record = UnsafePointer(buffer + k * n * leads)
+                for i in 0..<(n * leads) where !record[i].isFinite { nonFinite += 1 }
                 all.add(record, samples: n)
                 if (1...8).contains(rowFolds[k]) { train.add(record, samples: n) }
             }
@@ -126,8 +128,13 @@ public enum SynthCorpus {
         }
 
         // World statistics: moments and label counts summed over ranks.
-        var packed = train.packed + all.packed + labelCounts.map(Double.init)
+        var packed = train.packed + all.packed + labelCounts.map(Double.init) + [Double(nonFinite)]
         if let parallel { try parallel.allReduceSum(&packed) }
+        // Every rank sees the same sum, so every rank takes the same branch.
+        guard packed[packed.count - 1] == 0 else {
+            throw FileError(temporary, "the generator produced \(Int(packed[packed.count - 1])) non-finite samples (a bug): nothing was kept")
+        }
+        packed.removeLast()
         let trainTotal = ChannelMoments(packed: Array(packed[0..<25]))!
         let allTotal = ChannelMoments(packed: Array(packed[25..<50]))!
         let worldLabelCounts = packed[50...].map { Int($0) }
@@ -143,6 +150,7 @@ public enum SynthCorpus {
         try attributes.set("channel_std", floats: std)
         try attributes.set("channel_moments_train", doubles: trainTotal.packed)
         try attributes.set("channel_moments_all", doubles: allTotal.packed)
+        try attributes.set(CorpusReader.finiteAttribute, int32: 1)   // checked above, every record
         return (generateSeconds, worldLabelCounts)
     }
 }
