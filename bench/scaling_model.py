@@ -17,9 +17,10 @@ A step on P ranks with global batch G: every rank computes G/P samples, then the
   step        T = T_c + T_x + T_u;   efficiency = T_c / T
 
 alpha is the cost of one round of the collective. With the trainer's progress loop (MPI_Iallreduce
-polled with MPI_Test every 50 µs) a round cannot finish faster than one poll: measured here,
-`ecg-dist commbench` at np=2 takes 290 µs for one float (two rounds), 145 µs a round, against
-0.6 µs for a blocking MPI_Allreduce. So "polling" uses alpha = max(network latency, 145 µs).
+polled with MPI_Test every 10 µs, timer slack 1 µs) a round cannot finish faster than about one
+poll plus MPI's own work: measured here, `ecg-dist commbench --poll-us 10 --timer-slack` at np=2
+takes 85 µs for one float (two rounds), 42 µs a round, against 0.6 µs for a blocking
+MPI_Allreduce (50 µs polls with the default slack: 290 µs). So "polling" uses alpha = 42 µs.
 
 Usage:
   bench/scaling_model.py                 # the tables of docs/scaling.md (paper recipe, 16..512 ranks)
@@ -42,7 +43,8 @@ MODELS = {
 BUCKET_FLOATS = 1 << 19          # the trainer's default bucket (PretrainConfig.bucketFloats)
 ALPHA_NET = 25e-6                # s per round over TCP/Ethernet between nodes (assumption, see doc)
 ALPHA_NODE = 2e-6                # s per round within a node (shared memory)
-ALPHA_POLL = 145e-6              # s per round when progress comes from MPI_Test every 50 µs (measured)
+ALPHA_POLL = 42e-6               # s per round when progress comes from MPI_Test every 10 µs (measured;
+                                 # 145 µs with the 50 µs polls and default timer slack used before)
 NIC_EFFICIENCY = 0.85            # share of the line rate TCP delivers to MPI
 UPDATE_S_PER_PARAM = 3.5e-9      # AdamW + EMA + clipping per parameter and step, one core (measured, doc)
 
@@ -83,7 +85,7 @@ def projection_tables(global_batch=2048, steps=100_000, cores_per_node=32):
     out.append(f"Global batch {global_batch}, {cores_per_node} ranks (cores) per node, buckets of "
                f"{BUCKET_FLOATS} floats, alpha {ALPHA_NET * 1e6:.0f} µs between nodes, TCP at "
                f"{NIC_EFFICIENCY:.0%} of the line rate.\n")
-    variants = [("polling", "Flat ring, progress by polling every 50 µs (the trainer today)", False, ALPHA_POLL),
+    variants = [("polling", "Flat ring, progress by polling every 10 µs (the trainer today)", False, ALPHA_POLL),
                 ("ring", "Flat ring, blocking progress (network latency only)", False, ALPHA_NET),
                 ("hier", "Hierarchical (intra-node reduce + inter-node ring), blocking progress", True, ALPHA_NET)]
     for key, title, hierarchical, alpha in variants:

@@ -18,6 +18,9 @@ public final class GradientAllReducer: @unchecked Sendable {
     let grads: UnsafeMutablePointer<Float>
     let count: Int
     let bucketFloats: Int
+    /// Sleep between MPI_Test polls of a bucket's MPI_Iallreduce; each round of the collective
+    /// waits for one poll (docs/scaling.md), so shorter polls cut latency for a little CPU.
+    let pollMicroseconds: UInt32
 
     // Pending (not yet enqueued) bucket, as a half-open range of the flat gradient buffer.
     private var pending: Range<Int>?
@@ -36,13 +39,20 @@ public final class GradientAllReducer: @unchecked Sendable {
     /// Seconds the main thread waited in `finish()` (the part of communication not hidden by backward).
     public private(set) var waitSeconds: Double = 0
 
-    public init(comm: Communicator, grads: UnsafeMutablePointer<Float>, count: Int, bucketFloats: Int = 1 << 19) {
+    public init(comm: Communicator, grads: UnsafeMutablePointer<Float>, count: Int, bucketFloats: Int = 1 << 19,
+                pollMicroseconds: UInt32 = 10) {
         self.comm = comm
         self.grads = grads
         self.count = count
         self.bucketFloats = bucketFloats
+        self.pollMicroseconds = pollMicroseconds
         if comm.size > 1 {
-            let t = Thread { [unowned self] in self.communicationLoop() }
+            let t = Thread { [unowned self] in
+                // Linux rounds every sleep up by the thread's timer slack (50 µs by default):
+                // without this a 10 µs poll would sleep 60 µs.
+                shim_set_thread_timer_slack_ns(1000)
+                self.communicationLoop()
+            }
             t.name = "ecg-dist-allreduce"
             thread = t
             t.start()
@@ -141,7 +151,7 @@ public final class GradientAllReducer: @unchecked Sendable {
             cond.unlock()
             let t0 = DispatchTime.now().uptimeNanoseconds
             var err: Error?
-            do { try comm.allReduceSumPolling(grads + r.lowerBound, count: r.count) } catch { err = error }
+            do { try comm.allReduceSumPolling(grads + r.lowerBound, count: r.count, pollMicroseconds: pollMicroseconds) } catch { err = error }
             let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             cond.lock()
             commSeconds += dt

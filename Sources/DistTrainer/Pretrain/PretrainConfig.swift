@@ -46,6 +46,8 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var evalSteps: Int = 200
     /// Floats per gradient all-reduce bucket.
     public var bucketFloats: Int = 1 << 19
+    /// Microseconds between the gradient thread's MPI_Test polls (docs/scaling.md).
+    public var allReducePollMicroseconds: Int = 10
 
     public init() {}
 

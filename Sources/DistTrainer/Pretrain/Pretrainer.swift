@@ -112,7 +112,8 @@ final class Pretrainer {
             log = try MetricsLog(path: config.out + "/metrics.jsonl")
         }
         let reducer = GradientAllReducer(comm: try comm.duplicate(), grads: model.params.grads,
-                                         count: model.params.count, bucketFloats: config.bucketFloats)
+                                         count: model.params.count, bucketFloats: config.bucketFloats,
+                                         pollMicroseconds: UInt32(max(0, config.allReducePollMicroseconds)))
         defer { reducer.shutdown() }
         let local = loader.localBatch
         // Every rank chose its OpenBLAS kernels on its own host (BLASCore.ensureBestCore): say if
