@@ -20,32 +20,33 @@ struct Pretrain: ParsableCommand {
 
     @Option(name: .customLong("data"), help: "Corpus HDF5 file (repeat to mix several, sampled by size).")
     var data: [String] = []
-    @Option(help: "Run folder for checkpoints and metrics.jsonl.") var out: String?
+    @Option(help: "Run folder for checkpoints and metrics.jsonl (default: \(PretrainCommandDefaults.config.out)).") var out: String?
     @Option(help: "JSON config file; flags override its values.") var config: String?
-    @Option(help: "Model: vit-xs, vit-s, vit-b (or a tiny test config).") var model: String?
-    @Option(help: "Total optimizer steps (paper: 100000).") var steps: Int?
-    @Option(help: "Global batch over all ranks (paper: 2048).") var globalBatch: Int?
-    @Option(help: "Largest per-rank micro-batch; larger shares accumulate gradients.") var microBatch: Int?
-    @Option(help: "Seed for weights, masks, shuffles and crops.") var seed: UInt64?
-    @Option(help: "Crop length in seconds (10 = whole PTB-XL record).") var cropSeconds: Double?
-    @Option(help: "Smallest visible fraction of patches per mask (paper: 0.15).") var maskMinKeep: Double?
-    @Option(help: "Largest visible fraction of patches per mask (paper: 0.25).") var maskMaxKeep: Double?
-    @Option(help: "Minimum length of a masked block in patches (paper: 10).") var maskMinBlock: Int?
-    @Option(help: "Masks: per-sample (the paper's: one visible count per step, a block layout per sample) or shared (one mask for the whole batch).")
+    @Option(help: "Model: \(ViTConfig.named.map(\.name).joined(separator: ", ")), or a spec like dim=64,depth=4,heads=2,pred-dim=32,pred-depth=2,pred-heads=2 (default: \(PretrainCommandDefaults.config.model)).")
+    var model: String?
+    @Option(help: "Total optimizer steps (default: \(PretrainCommandDefaults.config.steps), the paper's).") var steps: Int?
+    @Option(help: "Global batch over all ranks (default: \(PretrainCommandDefaults.config.globalBatch), the paper's).") var globalBatch: Int?
+    @Option(help: "Largest per-rank micro-batch; larger shares accumulate gradients (default: \(PretrainCommandDefaults.config.microBatch)).") var microBatch: Int?
+    @Option(help: "Seed for weights, masks, shuffles and crops (default: \(PretrainCommandDefaults.config.seed)).") var seed: UInt64?
+    @Option(help: "Crop length in seconds (default: \(PretrainCommandDefaults.config.cropSeconds), a whole PTB-XL record).") var cropSeconds: Double?
+    @Option(help: "Smallest visible fraction of patches per mask (default: \(PretrainCommandDefaults.config.maskMinKeep), the paper's).") var maskMinKeep: Double?
+    @Option(help: "Largest visible fraction of patches per mask (default: \(PretrainCommandDefaults.config.maskMaxKeep), the paper's).") var maskMaxKeep: Double?
+    @Option(help: "Minimum length of a masked block in patches (default: \(PretrainCommandDefaults.config.maskMinBlock), the paper's).") var maskMinBlock: Int?
+    @Option(help: "Masks: per-sample (the paper's: one visible count per step, a block layout per sample) or shared (one mask for the whole batch). Default: per-sample.")
     var masks: MaskMode?
     @Option(help: "Floats per gradient all-reduce bucket (default 524288; larger buckets pay the network latency fewer times, see docs/scaling.md).")
     var bucketFloats: Int?
-    @Option(help: "LR warmup steps (paper: 10000).") var warmupSteps: Int?
-    @Option(help: "Peak learning rate (paper: 1e-3).") var lr: Double?
-    @Option(help: "Global gradient-norm clip, 0 = off.") var gradClip: Double?
-    @Option(help: "Checkpoint every N steps.") var checkpointEvery: Int?
-    @Option(help: "Checkpoints to keep.") var keepCheckpoints: Int?
-    @Option(help: "Verify parameters/EMA bit-identical across ranks every N steps.") var verifyEvery: Int?
-    @Option(help: "Progress line and metrics every N steps.") var logEvery: Int?
-    @Option(help: "Rank 0 evaluates every N steps (0 = never); other ranks wait.") var evalEvery: Int?
+    @Option(help: "LR warmup steps (default: \(PretrainCommandDefaults.config.warmupSteps), the paper's).") var warmupSteps: Int?
+    @Option(help: "Peak learning rate (default: \(PretrainCommandDefaults.config.lrPeak), the paper's).") var lr: Double?
+    @Option(help: "Global gradient-norm clip, 0 = off (default: \(PretrainCommandDefaults.config.gradClip)).") var gradClip: Double?
+    @Option(help: "Checkpoint every N steps (default: \(PretrainCommandDefaults.config.checkpointEvery)).") var checkpointEvery: Int?
+    @Option(help: "Checkpoints to keep (default: \(PretrainCommandDefaults.config.keepCheckpoints)).") var keepCheckpoints: Int?
+    @Option(help: "Verify parameters/EMA bit-identical across ranks every N steps (default: \(PretrainCommandDefaults.config.verifyEvery); 0 = never).") var verifyEvery: Int?
+    @Option(help: "Progress line and metrics every N steps (default: \(PretrainCommandDefaults.config.logEvery)).") var logEvery: Int?
+    @Option(help: "Evaluate every N steps (default: \(PretrainCommandDefaults.config.evalEvery); 0 = never): every rank encodes a share, rank 0 trains the probe.") var evalEvery: Int?
     @Option(help: "PTB-XL-layout HDF5 for the periodic evaluation.") var evalData: String?
-    @Option(help: "Task for the periodic evaluation.") var evalTask: String?
-    @Option(help: "Probe training steps for the periodic evaluation.") var evalSteps: Int?
+    @Option(help: "Task for the periodic evaluation (default: \(PretrainCommandDefaults.config.evalTask)).") var evalTask: String?
+    @Option(help: "Probe training steps for the periodic evaluation (default: \(PretrainCommandDefaults.config.evalSteps)).") var evalSteps: Int?
     @Option(help: "Resume: a checkpoint path, or 'auto' for the newest in --out (fresh start if none).")
     var resume: String?
     @Option(help: "Stop (with a checkpoint) after this many steps of this invocation (testing resume).")
@@ -102,4 +103,10 @@ struct ConfigOverride<Config> {
 /// `pretrain --masks`: how the JEPA masks of a step are drawn (Model/Masking.swift).
 enum MaskMode: String, ExpressibleByArgument, CaseIterable {
     case perSample = "per-sample", shared
+}
+
+/// The defaults `pretrain --help` shows: the paper's recipe as PretrainConfig holds it, so the help
+/// cannot drift from what a run uses.
+enum PretrainCommandDefaults {
+    static let config = PretrainConfig()
 }

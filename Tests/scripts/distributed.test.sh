@@ -33,6 +33,12 @@ expect_error "no --data" "$BIN" pretrain --out "$D/bad4"
 expect_error "cannot read checkpoint" "$BIN" pretrain --data "$D/ptbxl.h5" --out "$D/bad5" --resume /nonexistent.ckpt
 [ ! -e "$D/bad2" ] && [ ! -e "$D/bad3" ] && [ ! -e "$D/bad5" ] || fail "a failed start left a run folder behind"
 
+echo "--- pretrain --help shows the defaults and every model preset"
+help=$("$BIN" pretrain --help | tr -s " \n" " ")   # help text wraps: join the lines
+for want in "(default: 100000, the paper's)" "(default: 2048, the paper's)" "vit-xs, vit-s, vit-b, vit-tiny, or a spec like" "Default: per-sample"; do
+  grep -qF -- "$want" <<<"$help" || fail "pretrain --help lacks '$want'"
+done
+
 echo "--- inputs checked before the run starts"
 expect_error "global-batch 1 is smaller than the 2 ranks" mpirun -np 2 "$BIN" pretrain "${COMMON[@]}" --out "$D/bad6" --global-batch 1
 expect_error "no label task 'nosuch' for --eval-task" run 1 --out "$D/bad7" --eval-every 5 --eval-data "$D/ptbxl.h5" --eval-task nosuch
