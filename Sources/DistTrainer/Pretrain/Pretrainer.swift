@@ -129,6 +129,9 @@ final class Pretrainer {
             """)
         loader.start(fromStep: state.step)
         defer { loader.stop() }
+        // This rank's samples are positions slice.lowerBound… of every global batch: the masks of
+        // a position do not depend on how many ranks share the batch.
+        let slice = SampleStream.rankSlice(globalBatch: config.globalBatch, rank: comm.rank, size: comm.size)
 
         let firstStep = state.step
         let runStart = Date()
@@ -159,9 +162,6 @@ final class Pretrainer {
 
             // --- forward/backward over micro-batches; the last one overlaps the all-reduce ---
             let t1 = Date()
-            // This rank's samples are positions slice.lowerBound… of the global batch: the masks
-            // of a position do not depend on how many ranks share the batch.
-            let slice = SampleStream.rankSlice(globalBatch: config.globalBatch, rank: comm.rank, size: comm.size)
             precondition(slice.count == batch.count, "loader batch does not match this rank's slice")
             let stepMasks = config.maskPerSample
                 ? masks.masks(seed: config.seed, step: step, positions: slice)

@@ -24,26 +24,25 @@ public struct EngineBenchmark {
     /// its complement as targets. Fixed rather than drawn by MaskGenerator so that every case, and
     /// the PyTorch reference (bench/torch_reference.py), times exactly the same work.
     public static func fixedMask(patches: Int, context: Int) -> (context: [Int], target: [Int]) {
-        var rng = SplitMix64(seed: 1, stream: RNGStream.mask.rawValue)
-        var all = Array(0..<patches)
-        all.shuffle(using: &rng)
-        let ctx = Array(all[0..<context]).sorted()
-        let set = Set(ctx)
-        return (ctx, (0..<patches).filter { !set.contains($0) })
+        let mask = randomMask(patches: patches, context: context, seed: 1)
+        return (mask.contextIndices, mask.targetIndices)
     }
 
     /// Per-sample benchmark masks (the trainer's default, Model/Masking.swift): `context` visible
     /// patches in every sample, sample b's set drawn with its own fixed seed. For timing, any sets
     /// of these sizes do the same work; the dump hands its sets to the PyTorch check.
     public static func fixedMasks(patches: Int, context: Int, batch: Int) -> [JEPAMask] {
-        (0..<batch).map { b in
-            var rng = SplitMix64(seed: 1000 + UInt64(b), stream: RNGStream.mask.rawValue)
-            var all = Array(0..<patches)
-            all.shuffle(using: &rng)
-            let ctx = Array(all[0..<context]).sorted()
-            let set = Set(ctx)
-            return JEPAMask(contextIndices: ctx, targetIndices: (0..<patches).filter { !set.contains($0) })
-        }
+        (0..<batch).map { randomMask(patches: patches, context: context, seed: 1000 + UInt64($0)) }
+    }
+
+    /// `context` patches drawn uniformly (sorted) and their complement as targets.
+    static func randomMask(patches: Int, context: Int, seed: UInt64) -> JEPAMask {
+        var rng = SplitMix64(seed: seed, stream: RNGStream.mask.rawValue)
+        var all = Array(0..<patches)
+        all.shuffle(using: &rng)
+        let ctx = Array(all[0..<context]).sorted()
+        let set = Set(ctx)
+        return JEPAMask(contextIndices: ctx, targetIndices: (0..<patches).filter { !set.contains($0) })
     }
 
     /// Standard-normal inputs (the step's speed does not depend on the values).

@@ -5,14 +5,8 @@ import Foundation
 // PyTorch and compare. Used by the hidden `ecg-dist bench --dump DIR`.
 
 public enum ReferenceDump {
-    public static func write(directory: String, config: ViTConfig, batch: Int = 3, samples: Int = 5000,
-                             contextIndices: [Int], targetIndices: [Int]) throws -> Double {
-        let shared = JEPAMask(contextIndices: contextIndices, targetIndices: targetIndices)
-        return try write(directory: directory, config: config, samples: samples, masks: Array(repeating: shared, count: batch))
-    }
-
-    /// The same with a mask per sample: meta.json then also holds "contexts" and "targets", one
-    /// list per sample, which bench/torch_reference.py uses instead of "context" and "target".
+    /// One sample per mask. When the masks differ, meta.json also holds "contexts" and "targets",
+    /// one list per sample, which bench/torch_reference.py uses instead of "context" and "target".
     public static func write(directory: String, config: ViTConfig, samples: Int = 5000, masks: [JEPAMask]) throws -> Double {
         let batch = masks.count
         let perSample = masks.contains { $0 != masks[0] }

@@ -102,12 +102,13 @@ public enum BLASCore {
         let state = currentState()
         guard case .reexec(let core) = decide(state) else { return }
         let from = parseMarker(env(marker))?.from ?? state.loadedCore
-        setenv(marker, "from=\(from);tried=\((state.tried + [core]).joined(separator: ","))", 1)
+        let record = "from=\(from);tried=\((state.tried + [core]).joined(separator: ","))"
+        setenv(marker, record, 1)
         setenv("OPENBLAS_CORETYPE", core, 1)
         unsetenv(simulateMisdetection)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // Only reached if exec failed: carry on with the kernels we have, and say so in `summary`.
-        setenv(marker, "from=\(from);tried=\((state.tried + [core]).joined(separator: ","));failed=exec", 1)
+        setenv(marker, record + ";failed=exec", 1)
     }
 
     /// One line for `bench` and the pretrain start line: the core in use and why.
