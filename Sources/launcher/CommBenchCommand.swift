@@ -18,8 +18,10 @@ struct CommBench: ParsableCommand {
     var sizes = "1,256,4K,64K,256K,512K,1M,4M"
     @Flag(help: "Use blocking MPI_Allreduce instead of the trainer's MPI_Iallreduce + polling.") var blocking = false
     @Option(help: "Minimum seconds of repetitions per size.") var seconds = 0.3
-    @Option(help: "Sleep between MPI_Test polls, µs (the trainer's gradient thread uses 50).") var pollUs: UInt32 = 50
-    @Flag(help: "Set the polling thread's timer slack to 1 µs (Linux rounds sleeps up by 50 µs otherwise).") var timerSlack = false
+    @Option(help: "Sleep between MPI_Test polls, µs (default: the trainer's gradient thread's).")
+    var pollUs: UInt32 = GradientAllReducer.defaultPollMicroseconds
+    @Flag(inversion: .prefixedNo, help: "Set the polling thread's timer slack to 1 µs, as the trainer does (Linux rounds sleeps up by 50 µs otherwise).")
+    var timerSlack = true
     @Flag(help: "Also print machine-readable RESULT lines.") var machine = false
 
     func parsedSizes() throws -> [Int] {

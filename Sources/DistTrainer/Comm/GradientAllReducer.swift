@@ -21,6 +21,8 @@ public final class GradientAllReducer: @unchecked Sendable {
     /// Sleep between MPI_Test polls of a bucket's MPI_Iallreduce; each round of the collective
     /// waits for one poll (docs/scaling.md), so shorter polls cut latency for a little CPU.
     let pollMicroseconds: UInt32
+    /// The trainer's default (PretrainConfig.allReducePollMicroseconds, `ecg-dist commbench`).
+    public static let defaultPollMicroseconds: UInt32 = 10
 
     // Pending (not yet enqueued) bucket, as a half-open range of the flat gradient buffer.
     private var pending: Range<Int>?
@@ -40,7 +42,7 @@ public final class GradientAllReducer: @unchecked Sendable {
     public private(set) var waitSeconds: Double = 0
 
     public init(comm: Communicator, grads: UnsafeMutablePointer<Float>, count: Int, bucketFloats: Int = 1 << 19,
-                pollMicroseconds: UInt32 = 10) {
+                pollMicroseconds: UInt32 = defaultPollMicroseconds) {
         self.comm = comm
         self.grads = grads
         self.count = count

@@ -47,7 +47,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     /// Floats per gradient all-reduce bucket.
     public var bucketFloats: Int = 1 << 19
     /// Microseconds between the gradient thread's MPI_Test polls (docs/scaling.md).
-    public var allReducePollMicroseconds: Int = 10
+    public var allReducePollMicroseconds = Int(GradientAllReducer.defaultPollMicroseconds)
 
     public init() {}
 
