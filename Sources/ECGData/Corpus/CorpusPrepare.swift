@@ -84,7 +84,9 @@ public enum CorpusPreparer {
         for (directory, headers) in zip(directories, headerLists) where headers.isEmpty {
             throw ECGDataError(.missingRecord, directory, "no .hea files found")
         }
-        let source = directories.map { "wfdb:\($0)" }.joined(separator: "; ")
+        // Folder names only: a corpus file travels between machines, its source label should not
+        // carry this machine's absolute paths.
+        let source = directories.map { "wfdb:\(URL(fileURLWithPath: $0).lastPathComponent)" }.joined(separator: "; ")
         let writer = try CorpusWriter(path: out, source: source, tasks: [], append: append, batchSize: batchSize)
         var summary = PrepareSummary()
         var resamplers: [Double: PolyphaseResampler] = [:]

@@ -74,6 +74,7 @@ public struct PTBXLDatabase {
     public static func load(root: String) throws -> PTBXLDatabase {
         let statementsPath = (root as NSString).appendingPathComponent("scp_statements.csv")
         let databasePath = (root as NSString).appendingPathComponent("ptbxl_database.csv")
+        try checkIsRoot(root, statementsPath: statementsPath, databasePath: databasePath)
         let statements = try loadStatements(path: statementsPath)
         let known = Set(statements.map(\.code))
         let table = try CSVTable.load(path: databasePath)
@@ -101,6 +102,26 @@ public struct PTBXLDatabase {
         }
         return PTBXLDatabase(root: root, entries: entries, statements: statements,
                              tasks: PTBXLTask.benchmarkTasks(statements: statements))
+    }
+
+    /// A folder without PTB-XL's two tables is most likely the wrong folder (a parent, the
+    /// records500 folder, a WFDB folder meant for `prepare wfdb`): say so, and what a root holds,
+    /// instead of reporting one missing CSV.
+    static func checkIsRoot(_ root: String, statementsPath: String, databasePath: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) else {
+            throw ECGDataError(.missingFile, root, "no such folder (expected a PTB-XL root)")
+        }
+        guard isDirectory.boolValue else {
+            throw ECGDataError(.missingFile, root, "is a file, not a PTB-XL root folder")
+        }
+        let missing = [databasePath, statementsPath].filter { !FileManager.default.fileExists(atPath: $0) }
+            .map { ($0 as NSString).lastPathComponent }
+        guard missing.isEmpty else {
+            throw ECGDataError(.missingFile, root, "not a PTB-XL root: missing \(missing.joined(separator: " and ")) "
+                + "(a PTB-XL 1.0.x root holds ptbxl_database.csv, scp_statements.csv, records100/ and records500/; "
+                + "for a plain folder of WFDB records use `prepare wfdb`)")
+        }
     }
 
     public static func loadStatements(path: String) throws -> [SCPStatement] {

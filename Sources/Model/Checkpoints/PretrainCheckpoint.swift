@@ -97,7 +97,10 @@ public enum PretrainCheckpoint {
         let section = online ? "params" : "target"
         let count = online ? jepa.params.count : jepa.target.count
         try state.copy(section, into: jepa.params.values, count: count)
-        var metadata = ["model": try TrainingStateWriter.metadataString(vit), "source": path,
+        // The checkpoint's file name, not its path: an exported file is shared, and a path would
+        // leak the exporting machine's directory layout (and mean nothing elsewhere).
+        let sourceName = URL(fileURLWithPath: path).lastPathComponent
+        var metadata = ["model": try TrainingStateWriter.metadataString(vit), "source": sourceName,
                         "encoder": online ? "online" : "ema-target"]
         metadata["step"] = state.metadata["step"]
         try Safetensors.write(layout: jepa.target.layout, values: jepa.params.values, prefix: "encoder.",

@@ -95,4 +95,19 @@ final class PTBXLReaderTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("NOPE") && "\(error)".contains("ecg_id 1"), "\(error)")
         }
     }
+
+    func testFolderThatIsNotAPTBXLRootSaysSo() throws {
+        // The records folder (a common mistake: pointing at records500) has no tables.
+        XCTAssertThrowsError(try PTBXLDatabase.load(root: Self.root + "/records500")) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("not a PTB-XL root") && text.contains("records500")
+                          && text.contains("ptbxl_database.csv and scp_statements.csv"), text)
+        }
+        XCTAssertThrowsError(try PTBXLDatabase.load(root: Self.root + "/no-such-folder")) { error in
+            XCTAssertTrue("\(error)".contains("no such folder"), "\(error)")
+        }
+        XCTAssertThrowsError(try PTBXLDatabase.load(root: Self.root + "/scp_statements.csv")) { error in
+            XCTAssertTrue("\(error)".contains("is a file, not a PTB-XL root"), "\(error)")
+        }
+    }
 }

@@ -103,7 +103,11 @@ final class EncoderCheckpointTests: XCTestCase {
         XCTAssertEqual(restored.target.values[4], jepa.target.values[4])
 
         let exported = dir + "/enc.safetensors"
-        try PretrainCheckpoint.exportEncoder(checkpoint: second, online: false, to: exported)
+        let written = try PretrainCheckpoint.exportEncoder(checkpoint: second, online: false, to: exported)
+        // An exported file is shared: it names its source checkpoint, never this machine's paths.
+        XCTAssertEqual(written.metadata["source"], URL(fileURLWithPath: second).lastPathComponent)
+        let storedMetadata = try SafetensorsFile(contentsOfFile: exported).metadata
+        XCTAssertFalse(storedMetadata.values.contains { $0.contains(dir) }, "\(storedMetadata)")
         let encoder = try EncoderCheckpoint.load(path: exported, model: nil)
         XCTAssertEqual(encoder.values, Array(UnsafeBufferPointer(start: jepa.target.values, count: jepa.target.count)))
     }
