@@ -38,22 +38,31 @@ func isaDefine(_ cpu: String) -> [SwiftSetting] {
     }
 }
 
-// Code that reads outside input (WFDB, CSV, HDF5 corpora) and the evaluation harness keep Swift's
-// bounds and overflow checks (plain -O in release); they still get the vector ISA for their
-// numeric loops (synthesis, resampling, normalisation).
+// -Ounchecked is for the numbers only (Model's kernels). Everything that reads outside input keeps
+// Swift's bounds and overflow checks (plain -O in release): WFDB, CSV and HDF5 corpora (ECGData),
+// checkpoints, safetensors and --model specs (ModelIO), the file layer (FileIO), the JSON run
+// config (DistTrainer), command-line flags (launcher), and the evaluation harness. A malformed file
+// must end in an error naming it, never in a trap or an out-of-bounds read; docs/fuzzing.md fuzzes
+// these parsers. They still get the vector ISA for their numeric loops (synthesis, resampling,
+// normalisation).
 let checkedSwift: [SwiftSetting] = [
     .unsafeFlags(["-target-cpu", targetCPU, "-Xcc", "-fno-math-errno"]),
 ]
 
-// Dependencies read downwards: launcher → DistTrainer (MPI) → Evaluation → ECGData → Model → C shims.
-// Everything below DistTrainer is MPI-free: it never imports MPIShim and its tests run with plain
-// `swift test`.
+// Dependencies read downwards: launcher → DistTrainer (MPI) → Evaluation → ECGData → Model → FileIO
+// and the C shims; ModelIO (checkpoint files, on top of Model) is used by DistTrainer and launcher.
+// Everything below DistTrainer is MPI-free: it never imports MPIShim and its
+// tests run with plain `swift test`.
+// DistTrainer is checked: its own code moves no floats in loops (the all-reduce is MPI's C code,
+// normalisation is ECGData's, the optimizer/EMA/clipping are Model's kernels); it parses the JSON
+// run config and checkpoint paths.
 let package = Package(
     name: "ecg-dist",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "ecg-dist", targets: ["launcher"]),
         .library(name: "Model", targets: ["Model"]),
+        .library(name: "ModelIO", targets: ["ModelIO"]),
         .library(name: "ECGData", targets: ["ECGData"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "DistTrainer", targets: ["DistTrainer"]),
@@ -69,22 +78,28 @@ let package = Package(
         .systemLibrary(name: "HDF5Shim", path: "Sources/MPIShim/hdf5", pkgConfig: "hdf5-openmpi"),
         // CBLAS on its own module so that Model links BLAS without ever seeing MPI.
         .systemLibrary(name: "CBLASShim", path: "Sources/MPIShim/cblas", pkgConfig: "openblas"),
-        .target(name: "Model", dependencies: ["CBLASShim"], swiftSettings: fastSwift),
+        // FileError, AtomicFile, readFileBytes, fnv1a64: the one file layer; Model re-exports it.
+        .target(name: "FileIO", swiftSettings: checkedSwift),
+        .target(name: "Model", dependencies: ["CBLASShim", "FileIO"], swiftSettings: fastSwift),
+        // The model's files and flags: training-state checkpoints, safetensors, encoder loading,
+        // the --model spec parser.
+        .target(name: "ModelIO", dependencies: ["Model", "FileIO"], swiftSettings: checkedSwift),
         .target(name: "ECGData", dependencies: ["Model", "HDF5Shim"], swiftSettings: checkedSwift),
         .target(name: "Evaluation", dependencies: ["ECGData", "Model"], swiftSettings: checkedSwift),
-        .target(name: "DistTrainer", dependencies: ["Evaluation", "ECGData", "Model", "MPIShim", "HDF5Shim"],
-                swiftSettings: fastSwift),
+        .target(name: "DistTrainer", dependencies: ["Evaluation", "ECGData", "ModelIO", "Model", "MPIShim", "HDF5Shim"],
+                swiftSettings: checkedSwift),
         .executableTarget(
             name: "launcher",
-            dependencies: ["DistTrainer", "Evaluation", "ECGData", "Model",
+            dependencies: ["DistTrainer", "Evaluation", "ECGData", "ModelIO", "Model",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: fastSwift),
+            swiftSettings: checkedSwift),
         // Assertions shared by the test targets (tolerances relative to magnitude).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"], swiftSettings: fastSwift),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "ModelIO", "TestSupport"], swiftSettings: fastSwift),
         .testTarget(name: "ECGDataTests", dependencies: ["ECGData", "Model", "TestSupport"], swiftSettings: checkedSwift),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ECGData", "Model", "TestSupport"], swiftSettings: checkedSwift),
-        .testTarget(name: "DistTrainerTests", dependencies: ["DistTrainer", "ECGData", "Model", "MPIShim", "HDF5Shim", "TestSupport"],
-                    swiftSettings: fastSwift),
+        .testTarget(name: "DistTrainerTests", dependencies: ["DistTrainer", "ECGData", "ModelIO", "Model", "MPIShim", "HDF5Shim", "TestSupport"],
+                    swiftSettings: checkedSwift),
     ]
 )
+

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Model
+import ModelIO
 
 /// `ecg-dist bench`: throughput of the hand-written JEPA step vs raw sgemm on this machine.
 struct Bench: ParsableCommand {

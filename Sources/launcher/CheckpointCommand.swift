@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Model
+import ModelIO
 
 /// `ecg-dist checkpoint`: look inside, compare and export pre-training checkpoints.
 struct CheckpointTool: ParsableCommand {

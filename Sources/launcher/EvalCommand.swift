@@ -3,6 +3,7 @@ import ECGData
 import Evaluation
 import Foundation
 import Model
+import ModelIO
 
 /// `ecg-dist eval`: the PTB-XL benchmark protocol on a pre-trained (or random) encoder.
 struct Eval: ParsableCommand {

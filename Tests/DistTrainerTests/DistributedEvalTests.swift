@@ -4,6 +4,7 @@ import XCTest
 @testable import Evaluation
 import ECGData
 import Model
+import ModelIO
 
 /// The periodic evaluation's encoding shared over ranks (Evaluation/FeatureEncodingGroup.swift,
 /// DistTrainer/Comm/FeatureGather.swift) gives rank 0 the same bits as encoding everything alone,

@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import ModelIO
 
 /// Rank 0's checkpoints: `<out>/checkpoints/step-00001000.ckpt`, each a complete pre-training
 /// checkpoint (Model/Checkpoints/PretrainCheckpoint.swift: config, step, parameters, EMA target,

@@ -1,6 +1,7 @@
 import ECGData
 import Foundation
 import Model
+import ModelIO
 
 /// A training failure that must stop the job (every rank reports it; rank 0's message names the step).
 public struct TrainingError: Error, CustomStringConvertible {

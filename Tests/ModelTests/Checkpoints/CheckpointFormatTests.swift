@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Model
+@testable import ModelIO
 
 final class TrainingStateFormatTests: XCTestCase {
     let params: [Float] = (0..<53).map { Float($0) * 0.1 - 2 } + [.nan, -0.0, .infinity, .leastNonzeroMagnitude]

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Model
+@testable import ModelIO
 
 /// Encoder weights for evaluation from pre-training checkpoints (EMA target preferred) and from
 /// safetensors exports; clear errors for files that do not hold the encoder.

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 // Binary training-state checkpoints: everything a run needs to resume exactly (parameters, EMA
 // target, AdamW moments, step, schedule, RNG seeds, config) in one self-checking byte stream.

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 // safetensors (Hugging Face) export/import, so trained encoders load in PyTorch/timm and the
 // evaluation can load weights by name. Format:

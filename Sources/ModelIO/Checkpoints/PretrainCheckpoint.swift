@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 // What a pre-training checkpoint holds: a training-state file (TrainingStateFormat.swift) with
 //   metadata  format = "ecg-dist-pretrain-v1", step, adam_step, config (PretrainConfig JSON),
@@ -92,6 +93,7 @@ public enum PretrainCheckpoint {
     -> (config: ViTConfig, metadata: [String: String]) {
         let state = try TrainingState(contentsOfFile: path)
         let vit = try state.decodeMetadata(ViTConfig.self, key: "model")
+        try EncoderCheckpoint.checkFileConfig(vit, path: path, key: "model")
         let jepa = JEPAModel(config: vit, samples: 1250)
         // The JEPA store starts with the encoder under "encoder.", so one buffer serves both sections.
         let section = online ? "params" : "target"

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 // Getting encoder weights for evaluation out of what pre-training writes:
 //   - a training-state checkpoint (TrainingStateFormat.swift): the EMA target encoder section is used
@@ -48,6 +49,8 @@ public enum EncoderCheckpoint {
             if let c = try? JSONDecoder().decode(ViTConfig.self, from: Data(text.utf8)) { fromFile = c; break }
             if let c = try? ViTConfig.parse(text) { fromFile = c; break }
         }
+        // A config from a file sizes every buffer of the model: it must be a sane one.
+        if let file = fromFile { try checkFileConfig(file, path: path, key: "model") }
         switch (fromFile, model) {
         case let (file?, name?):
             let asked = try ViTConfig.parse(name)
@@ -67,6 +70,11 @@ public enum EncoderCheckpoint {
         do { state = try TrainingState(contentsOfFile: path) } catch {
             throw FileError(path, "not a readable training state or .safetensors file (\(error))")
         }
+        return try encoder(in: state, path: path, model: model)
+    }
+
+    /// The encoder inside an already parsed training state (read from `path`).
+    public static func encoder(in state: TrainingState, path: String, model: String?) throws -> EncoderWeights {
         let config = try resolveConfig(path: path, metadata: state.metadata, model: model)
         let needed = encoderParameterCount(config)
         func pick(_ candidates: [String], exact: Bool) -> String? {
@@ -102,5 +110,23 @@ public enum EncoderCheckpoint {
         }
         return EncoderWeights(config: config, values: Array(UnsafeBufferPointer(start: store.values, count: store.count)),
                               origin: path)
+    }
+
+    /// Largest dimension a config read from a file may ask for: ViT-B is 768 wide and 12 deep;
+    /// a corrupt or hostile file must not make the reader allocate terabytes or overflow a size.
+    static let largestFileDimension = 1 << 14
+
+    /// Throws unless `config` (metadata `key` of `path`) is valid and of a size a real encoder has.
+    public static func checkFileConfig(_ config: ViTConfig, path: String, key: String) throws {
+        do { try config.validate() } catch {
+            throw FileError(path, "metadata '\(key)': \(error)")
+        }
+        let sizes = [config.dim, config.depth, config.heads, config.predDim, config.predDepth, config.predHeads,
+                     config.patchSize, config.channels, config.mlpRatio]
+        guard sizes.allSatisfy({ $0 <= largestFileDimension }) else {
+            throw FileError(path, "metadata '\(key)': model config \(config.name) has a dimension above \(largestFileDimension) "
+                                + "(dim \(config.dim), depth \(config.depth), heads \(config.heads), patch \(config.patchSize), "
+                                + "channels \(config.channels), mlp ratio \(config.mlpRatio)); the file is corrupt")
+        }
     }
 }
