@@ -95,11 +95,24 @@ let package = Package(
             swiftSettings: checkedSwift),
         // Assertions shared by the test targets (tolerances relative to magnitude).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // What each fuzz target feeds its parser; shared by the fuzzer (below) and FuzzRegressionTests.
+        .target(name: "FuzzTargets", dependencies: ["DistTrainer", "ECGData", "ModelIO", "Model"], path: "Tests/Fuzz/Targets",
+                swiftSettings: checkedSwift),
         .testTarget(name: "ModelTests", dependencies: ["Model", "ModelIO", "TestSupport"], swiftSettings: fastSwift),
         .testTarget(name: "ECGDataTests", dependencies: ["ECGData", "Model", "TestSupport"], swiftSettings: checkedSwift),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ECGData", "Model", "TestSupport"], swiftSettings: checkedSwift),
         .testTarget(name: "DistTrainerTests", dependencies: ["DistTrainer", "ECGData", "ModelIO", "Model", "MPIShim", "HDF5Shim", "TestSupport"],
                     swiftSettings: checkedSwift),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "FileIO"], path: "Tests/Fuzz/RegressionTests",
+                    swiftSettings: checkedSwift),
     ]
 )
 
+// libFuzzer entry point (docs/fuzzing.md), only when scripts/fuzz.sh asks for it: it is built with
+// -sanitize=fuzzer,address, which supplies its `main`, so a plain build could not link it.
+if ProcessInfo.processInfo.environment["ECG_DIST_FUZZ"] == "1" {
+    package.targets.append(.target(name: "FuzzDriver", path: "Tests/Fuzz/Driver"))
+    package.targets.append(.executableTarget(
+        name: "ecg-fuzz", dependencies: ["FuzzDriver", "FuzzTargets", "ModelIO", "Model"], path: "Tests/Fuzz/Main",
+        swiftSettings: checkedSwift + [.unsafeFlags(["-parse-as-library"])]))
+}

@@ -55,7 +55,12 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
 
     /// Loads a JSON config file; unknown keys are an error (a typo must not silently do nothing).
     public static func load(path: String) throws -> PretrainConfig {
-        let data = Data(try readFileBytes(path))
+        try parse(try readFileBytes(path), path: path)
+    }
+
+    /// Parses the bytes of a JSON config file read from `path` (named in errors).
+    public static func parse(_ bytes: [UInt8], path: String) throws -> PretrainConfig {
+        let data = Data(bytes)
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw FileError(path, "config is not a JSON object")
         }

@@ -76,8 +76,14 @@ public struct PTBXLDatabase {
         let databasePath = (root as NSString).appendingPathComponent("ptbxl_database.csv")
         try checkIsRoot(root, statementsPath: statementsPath, databasePath: databasePath)
         let statements = try loadStatements(path: statementsPath)
-        let known = Set(statements.map(\.code))
-        let table = try CSVTable.load(path: databasePath)
+        let entries = try entries(of: try CSVTable.load(path: databasePath), knownCodes: Set(statements.map(\.code)))
+        return PTBXLDatabase(root: root, entries: entries, statements: statements,
+                             tasks: PTBXLTask.benchmarkTasks(statements: statements))
+    }
+
+    /// The records of a parsed `ptbxl_database.csv`; every scp_codes key must be in `knownCodes`.
+    public static func entries(of table: CSVTable, knownCodes known: Set<String>) throws -> [PTBXLEntry] {
+        let databasePath = table.path
         let idColumn = try table.column("ecg_id"), codesColumn = try table.column("scp_codes")
         let foldColumn = try table.column("strat_fold")
         let hrColumn = try table.column("filename_hr"), lrColumn = try table.column("filename_lr")
@@ -100,8 +106,7 @@ public struct PTBXLDatabase {
             entries.append(PTBXLEntry(ecgID: id, fold: fold, filenameHR: row[hrColumn], filenameLR: row[lrColumn],
                                       codes: pairs.map(\.key)))
         }
-        return PTBXLDatabase(root: root, entries: entries, statements: statements,
-                             tasks: PTBXLTask.benchmarkTasks(statements: statements))
+        return entries
     }
 
     /// A folder without PTB-XL's two tables is most likely the wrong folder (a parent, the
@@ -125,7 +130,12 @@ public struct PTBXLDatabase {
     }
 
     public static func loadStatements(path: String) throws -> [SCPStatement] {
-        let table = try CSVTable.load(path: path)
+        try statements(of: try CSVTable.load(path: path))
+    }
+
+    /// The statements of a parsed `scp_statements.csv` (code in the first column).
+    public static func statements(of table: CSVTable) throws -> [SCPStatement] {
+        let path = table.path
         let diagnostic = try table.column("diagnostic"), form = try table.column("form"), rhythm = try table.column("rhythm")
         let diagnosticClass = try table.column("diagnostic_class"), subclass = try table.column("diagnostic_subclass")
         func flag(_ text: String) -> Bool { (Double(text) ?? 0) == 1 }

@@ -46,7 +46,7 @@ public struct WFDBHeader: Sendable {
     }
 
     /// Tokenises on bytes (headers are parsed once per record, so this stays off the Character machinery).
-    static func parse(bytes: [UInt8], path: String) throws -> WFDBHeader {
+    public static func parse(bytes: [UInt8], path: String) throws -> WFDBHeader {
         guard String(validating: bytes, as: UTF8.self) != nil else {
             throw ECGDataError(.notUTF8, path, "header is not valid UTF-8 text")
         }

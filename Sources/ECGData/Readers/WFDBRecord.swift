@@ -16,8 +16,15 @@ public struct WFDBRecord {
     /// Reads `<path>` (the `.hea`) and its signal files (`.dat` in formats 16/212/80/24/32/61, or
     /// MATLAB v4 `.mat` as in the PhysioNet/CinC 2020–2021 challenges).
     public static func read(headerPath: String, verifyChecksums: Bool = false) throws -> WFDBRecord {
-        let header = try WFDBHeader.load(path: headerPath)
-        let files = try WFDBSignalFiles(header: header, headerPath: headerPath)
+        try decode(header: try WFDBHeader.load(path: headerPath), headerPath: headerPath,
+                   verifyChecksums: verifyChecksums, signalFile: readDataFile)
+    }
+
+    /// Decodes the signals of a parsed `header` whose signal files come from `signalFile` (given the
+    /// path next to `headerPath`): `read` passes the file system, the fuzz target bytes in memory.
+    public static func decode(header: WFDBHeader, headerPath: String, verifyChecksums: Bool = false,
+                              signalFile: (String) throws -> [UInt8]) throws -> WFDBRecord {
+        let files = try WFDBSignalFiles(header: header, headerPath: headerPath, readFile: signalFile)
         let n = files.sampleCount
         var hasNaN = false
         var samples = [Float](repeating: 0, count: header.signalCount * n)
@@ -41,7 +48,7 @@ struct WFDBSignalFiles {
     let positionInFile: [Int]
     let files: [(path: String, bytes: [UInt8], layout: SignalFileLayout)]
 
-    init(header: WFDBHeader, headerPath: String) throws {
+    init(header: WFDBHeader, headerPath: String, readFile: (String) throws -> [UInt8] = readDataFile) throws {
         guard header.signalCount > 0 else { throw ECGDataError(.badHeader, headerPath, "record has no signals") }
         self.header = header
         let directory = (headerPath as NSString).deletingLastPathComponent
@@ -63,7 +70,7 @@ struct WFDBSignalFiles {
             guard specs.allSatisfy({ $0.format == specs[0].format }) else {
                 throw ECGDataError(.unsupported, headerPath, "signals in \(name) use different formats")
             }
-            let bytes = try readDataFile(filePath)
+            let bytes = try readFile(filePath)
             guard !bytes.isEmpty else { throw ECGDataError(.emptyFile, filePath, "signal file is empty (0 bytes)") }
             var layout = try SignalFileLayout(format: specs[0].format, signalsInFile: specs.count,
                                               byteOffset: specs[0].byteOffset ?? 0, path: filePath)
