@@ -79,7 +79,14 @@ struct WFDBSignalFiles {
             }
             let n = sampleCount ?? layout.inferredSampleCount(fileSize: bytes.count)
             sampleCount = n
-            let needed = layout.byteOffset + layout.bytesNeeded(samplesPerSignal: n)
+            // A header can declare any count; one no file could hold is an error, not an overflow.
+            guard let needed = layout.bytesNeeded(samplesPerSignal: n).flatMap({ bytes in
+                      let (total, overflow) = layout.byteOffset.addingReportingOverflow(bytes)
+                      return overflow ? nil : total
+                  }) else {
+                throw ECGDataError(.badHeader, headerPath,
+                    "\(n) samples × \(specs.count) signals in format \(layout.format) after byte \(layout.byteOffset) of \(name) is more than any file holds")
+            }
             guard bytes.count >= needed else {
                 throw ECGDataError(.truncated, filePath,
                     "signal file is truncated: \(bytes.count) bytes, header needs \(needed) (\(n) samples × \(specs.count) signals, format \(layout.format))")
@@ -127,8 +134,10 @@ struct SignalFileLayout {
         self.byteOffset = byteOffset
     }
 
-    func bytesNeeded(samplesPerSignal n: Int) -> Int {
-        let total = n * signalsInFile
+    /// Bytes of `n` samples of every signal in this file, or nil when that overflows an Int.
+    func bytesNeeded(samplesPerSignal n: Int) -> Int? {
+        let (total, overflow) = n.multipliedReportingOverflow(by: signalsInFile)
+        guard !overflow, total < Int.max / 4 else { return nil }
         switch format {
         case 212: return (total / 2) * 3 + (total % 2) * 2
         case 80: return total
