@@ -52,6 +52,8 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public init() {}
 
     public var cropSamples: Int { Int((cropSeconds * 500).rounded()) }
+    /// An hour: far beyond any ECG record a corpus holds, far below what overflows `cropSamples`.
+    static let longestCropSeconds = 3600.0
 
     /// Loads a JSON config file; unknown keys are an error (a typo must not silently do nothing).
     public static func load(path: String) throws -> PretrainConfig {
@@ -102,7 +104,14 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         if warmupSteps < 0 { throw bad("--warmup-steps must be ≥ 0") }
         if checkpointEvery < 1 { throw bad("--checkpoint-every must be ≥ 1") }
         if keepCheckpoints < 1 { throw bad("--keep-checkpoints must be ≥ 1") }
-        if cropSeconds <= 0 || cropSamples % 25 != 0 { throw bad("--crop-seconds must give a multiple of 25 samples at 500 Hz") }
+        // Checked before cropSamples converts it to Int, which traps on a huge value.
+        guard cropSeconds > 0, cropSeconds <= Self.longestCropSeconds else {
+            throw bad("--crop-seconds must be > 0 and ≤ \(Int(Self.longestCropSeconds)) (got \(cropSeconds))")
+        }
+        if cropSamples % 25 != 0 { throw bad("--crop-seconds must give a multiple of 25 samples at 500 Hz") }
+        guard maskMinKeep > 0, maskMinKeep <= maskMaxKeep, maskMaxKeep <= 1 else {
+            throw bad("mask keep fractions must satisfy 0 < maskMinKeep ≤ maskMaxKeep ≤ 1 (got \(maskMinKeep), \(maskMaxKeep))")
+        }
         if evalEvery > 0 && evalData == nil { throw bad("--eval-every needs --eval-data") }
         if bucketFloats < 1024 { throw bad("--bucket-floats must be ≥ 1024 (got \(bucketFloats))") }
     }

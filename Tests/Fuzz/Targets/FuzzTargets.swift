@@ -117,7 +117,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
     static func config(_ bytes: [UInt8], path: String) throws {
         let config = try PretrainConfig.parse(bytes, path: path)
-        try config.validate()
+        // validate() speaks of "pretrain config" (file and flags merged); here there is only the file.
+        do { try config.validate() } catch { throw FileError(path, "\(error)") }
         _ = config.json()
     }
 }
