@@ -4,6 +4,8 @@
 #  2. resume: 10 + 10 steps == 20 steps bit-identically (same np), within 1e-4 at another np
 #  3. kill -9 of one rank ends the job non-zero within 30 s
 #  4. SIGTERM to mpirun leaves a loadable checkpoint, and the run resumes from it
+#  5. stop signals end with a checkpoint and exit 0: SIGTERM/SIGINT to `ecg-dist launch mpirun`,
+#     SIGUSR1 to plain mpirun, SIGTERM to a single-rank run; a second SIGTERM aborts at once
 set -euo pipefail
 : "${BIN:?}" "${WORK:?}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
@@ -118,4 +120,64 @@ LAST=$(ckpt "$D/term")
 STEP=$("$BIN" checkpoint info "$LAST" | sed -n 's/^  step: //p')
 run 2 --out "$D/term" --resume auto --steps $((STEP + 2)) > "$D/term2.log" 2>&1 || { cat "$D/term2.log"; fail "resume after SIGTERM"; }
 grep -q "resumed from" "$D/term2.log" || fail "did not resume after SIGTERM"
+echo "--- stop signals: checkpoint and exit 0; a second SIGTERM aborts at once"
+expect_error "no \`--\` between the launcher" "$BIN" launch mpirun -np 2 pretrain
+expect_error "name the launcher first" "$BIN" launch -- pretrain
+expect_error "cannot start 'no-such-launcher'" "$BIN" launch no-such-launcher -- pretrain
+# stop_run NAME "SIGNALS" COMMAND...: starts a long `COMMAND pretrain` run, sends SIGNALS (0.3 s apart) once step 5 is
+# logged, and leaves the exit status in RC and the log in $D/NAME.log.
+stop_run() {
+  local name=$1 signals=$2; shift 2
+  "$@" pretrain "${COMMON[@]}" --out "$D/$name" --steps 100000 --warmup-steps 10 --log-every 1 \
+    --checkpoint-every 1000 > "$D/$name.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 200); do grep -q "^step 5/" "$D/$name.log" 2>/dev/null && break; sleep 0.2; done
+  for s in $signals; do kill -"$s" $pid; sleep 0.3; done
+  set +e; wait $pid; RC=$?; set -e
+  sleep 0.5
+  ! pgrep -f "ecg-dist pretrain .*$D/$name " >/dev/null || fail "$name: ranks still running"
+}
+graceful() {  # NAME SIGNAL-NAME-IN-LOG: exit 0, the stop step's checkpoint, no runtime warnings
+  local name=$1 why=$2 stop
+  [ $RC -eq 0 ] || { cat "$D/$name.log"; fail "$name: exit $RC, want 0"; }
+  stop=$(sed -nE "s/^stopping at step ([0-9]+) \($why\); checkpoint written$/\1/p" "$D/$name.log")
+  [ -n "$stop" ] || { cat "$D/$name.log"; fail "$name: no '$why' stop in the log"; }
+  [ -f "$D/$name/checkpoints/$(printf 'step-%08d.ckpt' "$stop")" ] || fail "$name: no checkpoint of step $stop"
+  ! grep -E "\[warn\]|[Ee]rror|MPI_ABORT|aborted|Killed" "$D/$name.log" || fail "$name: warnings or errors from the runtime"
+  echo "$name: exit 0, stopped at step $stop ($why), checkpoint written"
+}
+stop_run launch-term TERM "$BIN" launch mpirun --oversubscribe -np 2 --
+graceful launch-term SIGUSR1
+grep -q "ecg-dist launch: SIGTERM: asking every rank to checkpoint" "$D/launch-term.log" || fail "launch did not say what it does"
+stop_run launch-int INT "$BIN" launch mpirun --oversubscribe -np 2 --
+graceful launch-int SIGUSR1
+stop_run mpirun-usr1 USR1 mpirun --oversubscribe -np 2 "$BIN"
+graceful mpirun-usr1 SIGUSR1
+stop_run single-term TERM "$BIN"
+graceful single-term SIGTERM
+# Twice: the ranks are gone within seconds, non-zero, and the newest checkpoint on disk is whole.
+SLOW=(--model vit-xs --global-batch 64 --micro-batch 32)
+"$BIN" launch mpirun --oversubscribe -np 2 -- pretrain --data "$D/ptbxl.h5" "${SLOW[@]}" --out "$D/twice" --steps 100000 \
+  --warmup-steps 10 --checkpoint-every 2 --log-every 1 > "$D/twice.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 300); do [ -e "$D/twice/checkpoints/step-00000002.ckpt" ] && break; sleep 0.2; done
+START=$(date +%s); kill -TERM $PID; sleep 0.3; kill -TERM $PID
+set +e; wait $PID; RC=$?; set -e
+ELAPSED=$(( $(date +%s) - START ))
+[ $RC -ne 0 ] || fail "a second SIGTERM: exit 0, want an abort"
+[ $ELAPSED -le 10 ] || fail "a second SIGTERM took ${ELAPSED}s to end the job"
+sleep 0.5
+! pgrep -f "ecg-dist pretrain .*$D/twice " >/dev/null || fail "twice: ranks still running"
+"$BIN" checkpoint info "$(ckpt "$D/twice")" | grep -q "step:" || fail "twice: newest checkpoint not loadable"
+echo "second SIGTERM to launch: exit $RC after ${ELAPSED}s, newest checkpoint $(basename "$(ckpt "$D/twice")") loadable"
+# A single rank given SIGTERM twice dies of it at once (exit 143) instead of finishing its step.
+"$BIN" pretrain --data "$D/ptbxl.h5" "${SLOW[@]}" --out "$D/twice1" --steps 100000 --warmup-steps 10 \
+  --checkpoint-every 2 --log-every 1 > "$D/twice1.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 300); do [ -e "$D/twice1/checkpoints/step-00000002.ckpt" ] && break; sleep 0.2; done
+kill -TERM $PID; sleep 0.1; kill -TERM $PID
+set +e; wait $PID; RC=$?; set -e
+[ $RC -eq 143 ] || { tail -3 "$D/twice1.log"; fail "single rank, second SIGTERM: exit $RC, want 143 (killed by SIGTERM)"; }
+"$BIN" checkpoint info "$(ckpt "$D/twice1")" | grep -q "step:" || fail "twice1: newest checkpoint not loadable"
+echo "second SIGTERM to a single rank: exit $RC, newest checkpoint loadable"
 echo "distributed tests passed"
