@@ -34,6 +34,15 @@ from ecg_dist_torch import ECGDistEncoder, load_corpus  # noqa: E402
 from paper_reference_vit import PaperVisionTransformer, load_paper_encoder  # noqa: E402
 
 LIMIT = 1e-4
+# The fields of the paper's configs.pretrain.Config dataclass (none has a default, so
+# Config(**checkpoint["config"]) needs every one and no other).
+PAPER_CONFIG_FIELDS = {
+    "sampling_frequency", "channels", "channel_size", "patch_size", "min_block_size", "min_keep_ratio", "max_keep_ratio",
+    "datasets", "dim", "depth", "num_heads", "pred_dim", "pred_depth", "pred_num_heads", "mlp_ratio", "qkv_bias", "dropout",
+    "attn_dropout", "num_registers", "bias", "norm_eps", "layer_scale_eps", "steps", "batch_size", "encoder_momentum",
+    "final_encoder_momentum", "learning_rate", "final_learning_rate", "learning_rate_warmup_steps", "weight_decay",
+    "final_weight_decay", "opt_betas", "opt_eps", "gradient_clip", "gradient_accumulation_steps", "checkpoint_interval",
+}
 CONVERTER = os.path.join(ROOT, "python", "convert_checkpoint.py")
 
 
@@ -87,6 +96,9 @@ def roundtrip_check(a):
     _, t1, _ = conv.read_export(back)
     ok &= check(all(torch.equal(t0[k], t1[k]) for k in t0), f"all {len(t0)} tensors bit-identical")
     reference, checkpoint = load_paper_encoder(paper)   # strict=True inside
+    fields = set(checkpoint["config"])
+    ok &= check(fields == PAPER_CONFIG_FIELDS, "paper config has exactly the fields of the paper's configs.pretrain.Config"
+                + ("" if fields == PAPER_CONFIG_FIELDS else f" (extra {fields - PAPER_CONFIG_FIELDS}, missing {PAPER_CONFIG_FIELDS - fields})"))
     reference = reference.double().eval()
     print(f"strict load of the paper layout into the re-created paper module: {len(reference.state_dict())} tensors"
           f" (bias={checkpoint['config']['bias']}, registers {checkpoint['config']['num_registers']})")
