@@ -56,6 +56,8 @@ if python3 -c "import torch" 2>/dev/null; then
     "$BIN" bench --dump "$WORK/dump-ps-$t" --configs vit-xs --threads $t --masks per-sample >/dev/null
     python3 bench/torch_reference.py "$WORK/dump-ps-$t"
   done
+  echo "-- PyTorch module, ecg-dist embed, paper-layout converter (tiny model and vit-xs; docs/pytorch.md)"
+  timeout 900 bash Tests/scripts/torch_module.test.sh "$BIN" "$WORK" | grep -E "^(ok|FAIL|strict|---)|passed"
 else
   skipped "PyTorch cross-check: python3 cannot import torch"
 fi
