@@ -18,7 +18,7 @@ struct Pretrain: ParsableCommand {
         checkpoint in --out (at any number of ranks).
         """)
 
-    @Option(name: .customLong("data"), help: "Corpus HDF5 file (repeat to mix several, sampled by size).")
+    @Option(name: .customLong("data"), help: "Corpus HDF5 file; repeat to mix several (sampled by size), or give each a weight: --data a.h5:0.7 --data b.h5:0.3.")
     var data: [String] = []
     @Option(help: "Run folder for checkpoints and metrics.jsonl (default: \(PretrainCommandDefaults.config.out)).") var out: String?
     @Option(help: "JSON config file; flags override its values.") var config: String?

@@ -89,6 +89,23 @@ for np in 1 3; do
   "$BIN" checkpoint diff "$(ckpt "$D/np2")" "$(ckpt "$D/resume$np")" --tolerance 1e-4
 done
 
+echo "--- corpora mixed by weight: the same batches at np=1 and 3, exact resume, realised shares"
+"$BIN" synth --records 40 --out "$D/synth40.h5" --seed 3 >/dev/null
+mixrun() {  # np weight-of-ptbxl weight-of-synth args...
+  local np=$1 a=$2 b=$3; shift 3
+  mpirun --oversubscribe -np "$np" "$BIN" pretrain --data "$D/ptbxl.h5:$a" --data "$D/synth40.h5:$b" --model "$MODEL" \
+    --global-batch 8 --micro-batch 3 --steps 20 --warmup-steps 5 --seed 7 --log-every 5 --verify-every 5 --checkpoint-every 10 "$@"
+}
+mixrun 1 1 3 --out "$D/mix1" > "$D/mix1.log" 2>&1 || { cat "$D/mix1.log"; fail "mixture np=1"; }
+mixrun 3 1 3 --out "$D/mix3" > "$D/mix3.log" 2>&1 || { cat "$D/mix3.log"; fail "mixture np=3"; }
+"$BIN" checkpoint diff "$(ckpt "$D/mix1")" "$(ckpt "$D/mix3")" --tolerance 1e-4
+grep -qF "mixture (by weight): ptbxl.h5 25.0 % (28 records), synth40.h5 75.0 % (40 records)" "$D/mix3.log" || { cat "$D/mix3.log"; fail "start line lacks the mixture"; }
+grep -qF "realised mixture over this run's 160 samples: ptbxl.h5 25.00 % (40), synth40.h5 75.00 % (120)" "$D/mix3.log" || { cat "$D/mix3.log"; fail "realised mixture"; }
+mixrun 3 1 3 --out "$D/mixr" --stop-after 10 > "$D/mixr1.log" 2>&1 || { cat "$D/mixr1.log"; fail "mixture first half"; }
+mixrun 2 1 3 --out "$D/mixr" --resume auto > "$D/mixr2.log" 2>&1 || { cat "$D/mixr2.log"; fail "mixture second half"; }
+"$BIN" checkpoint diff "$(ckpt "$D/mix3")" "$(ckpt "$D/mixr")" --tolerance 1e-4
+expect_error "holds a different run: --data weights" mixrun 1 1 1 --out "$D/mix1" --resume auto --steps 30
+
 echo "--- kill -9 of one rank ends the job"
 # mpirun itself in the background (not a function: $! must be mpirun's pid).
 mpirun --oversubscribe -np 2 "$BIN" pretrain "${COMMON[@]}" --out "$D/kill" --steps 100000 --warmup-steps 10 \

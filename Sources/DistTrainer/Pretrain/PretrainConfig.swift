@@ -91,6 +91,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public func validate() throws {
         func bad(_ m: String) -> FileError { FileError("pretrain config", m) }
         if data.isEmpty { throw bad("no --data corpus given") }
+        _ = try DataSpec.weights(try data.map(DataSpec.init))
         if steps < 1 { throw bad("--steps must be ≥ 1") }
         if globalBatch < 1 { throw bad("--global-batch must be ≥ 1") }
         if microBatch < 1 { throw bad("--micro-batch must be ≥ 1") }

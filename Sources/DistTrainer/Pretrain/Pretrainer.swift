@@ -95,8 +95,9 @@ final class Pretrainer {
 
         // 2. Data: this rank's shard of every global batch, read ahead on a background thread.
         //    Inputs are validated (corpora, masks) before anything is written to the run folder.
-        let loader = try ShardedLoader(paths: config.data, comm: comm, globalBatch: config.globalBatch,
-                                       cropSamples: config.cropSamples, seed: config.seed)
+        let dataSpecs = try config.data.map(DataSpec.init)
+        let loader = try ShardedLoader(paths: dataSpecs.map(\.path), weights: try DataSpec.weights(dataSpecs), comm: comm,
+                                       globalBatch: config.globalBatch, cropSamples: config.cropSamples, seed: config.seed)
         if loader.recordCount < config.globalBatch {
             say("warning: the corpora hold \(loader.recordCount) records, fewer than --global-batch \(config.globalBatch): every step repeats records")
         }
@@ -124,7 +125,7 @@ final class Pretrainer {
             ecg-dist pretrain: \(comm.size) rank(s), model \(config.model) (\(model.params.count) params), \
             global batch \(config.globalBatch) (\(local) on rank 0, micro-batch ≤ \(config.microBatch)), \
             \(loader.recordCount) records, steps \(state.step)→\(config.steps)
-            OpenBLAS core \(BLASCore.summary)\(coresDiffer ? " on rank 0; OTHER RANKS USE OTHER CORES" : comm.size > 1 ? ", the same on all ranks" : ""); \
+            \(mixtureLine(loader))OpenBLAS core \(BLASCore.summary)\(coresDiffer ? " on rank 0; OTHER RANKS USE OTHER CORES" : comm.size > 1 ? ", the same on all ranks" : ""); \
             engine kernels \(KernelISA.name)
             """)
         loader.start(fromStep: state.step)
@@ -246,7 +247,32 @@ final class Pretrainer {
             }
         }
         try verifyReplicasIdentical()
+        try reportRealisedMixture(loader)
         say("done: step \(state.step), checkpoint \(checkpoints.latest() ?? "-")")
+    }
+
+    /// "mixture: a.h5 70.0 % (800035 records), …" for the start line, or "" for one corpus.
+    func mixtureLine(_ loader: ShardedLoader) -> String {
+        guard loader.corpusPaths.count > 1 else { return "" }
+        let total = Double(loader.recordCount)
+        let shares = loader.mixture?.weights ?? loader.corpusRecordCounts.map { Double($0) / total }
+        let parts = zip(loader.corpusPaths, zip(shares, loader.corpusRecordCounts)).map { path, sw in
+            "\((path as NSString).lastPathComponent) \(String(format: "%.1f", 100 * sw.0)) % (\(sw.1) records)"
+        }
+        return "mixture (\(loader.mixture == nil ? "by size" : "by weight")): \(parts.joined(separator: ", "))\n"
+    }
+
+    /// What share of the samples each corpus really supplied in this run (all ranks), so that a
+    /// mixture is seen to follow its weights.
+    func reportRealisedMixture(_ loader: ShardedLoader) throws {
+        guard loader.corpusPaths.count > 1 else { return }
+        var counts = loader.samplesTakenPerCorpus.map(Double.init)
+        try comm.allReduceSum(&counts)
+        let total = max(1, counts.reduce(0, +))
+        let parts = zip(loader.corpusPaths, counts).map { path, n in
+            "\((path as NSString).lastPathComponent) \(String(format: "%.2f", 100 * n / total)) % (\(Int(n)))"
+        }
+        say("realised mixture over this run's \(Int(total)) samples: \(parts.joined(separator: ", "))")
     }
 
     /// Fails loudly if any rank's parameters or EMA weights differ by a single bit.
@@ -288,6 +314,8 @@ final class Pretrainer {
         if previous.globalBatch != config.globalBatch { changed.append("--global-batch \(previous.globalBatch) → \(config.globalBatch)") }
         if previous.seed != config.seed { changed.append("--seed \(previous.seed) → \(config.seed)") }
         if previous.maskPerSample != config.maskPerSample { changed.append("--masks") }
+        let previousWeights = (try? DataSpec.weights(previous.data.map(DataSpec.init))) ?? nil
+        if previousWeights != ((try? DataSpec.weights(config.data.map(DataSpec.init))) ?? nil) { changed.append("--data weights") }
         guard changed.isEmpty else {
             return "\(out) holds a different run: \(changed.joined(separator: ", ")); resume with the run's own settings "
                 + "(its config.json), or start a new run with a new --out"
