@@ -70,6 +70,9 @@ timeout 600 bash Tests/scripts/bad_input.sh "$BIN"
 step "distributed pre-training: equivalence over np, resume, kill -9, SIGTERM"
 BIN="$BIN" WORK="$WORK" timeout 900 bash Tests/scripts/distributed.test.sh
 
+step "leakage guard: a planted copy of a fold-10 PTB-XL record in a WFDB pre-training folder"
+BIN="$BIN" WORK="$WORK" timeout 300 bash Tests/scripts/leakage.test.sh
+
 step "multi-host over TCP (network-namespace hosts): np=4 on 2 hosts = np=1, resume at another host count, host loss"
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && ip netns list >/dev/null 2>&1; then
   BIN="$BIN" WORK="$WORK" timeout 600 bash Tests/scripts/multihost.test.sh 2>&1 | grep -v '^\[h[0-9]*:'

@@ -28,10 +28,13 @@ struct PreparePTBXL: ParsableCommand {
 
     @Option(help: "PTB-XL root folder.") var root: String
     @Option(help: "Output corpus file (.h5).") var out: String
+    @Option(help: "Keep only these strat_folds, e.g. 1-8 for a pre-training corpus of PTB-XL's training partition (default: all).")
+    var folds: String?
     @Flag(help: "Verify the WFDB checksums of every signal.") var verifyChecksums = false
 
     func run() throws {
-        let summary = try CorpusPreparer.preparePTBXL(root: root, out: out, verifyChecksums: verifyChecksums,
+        let summary = try CorpusPreparer.preparePTBXL(root: root, out: out, folds: try folds.map { try parseFolds($0, flag: "--folds") },
+                                                      verifyChecksums: verifyChecksums,
                                                       log: { printError($0) })
         print(String(format: "wrote %@: %d records in %.2f s (%.0f records/s)", out, summary.rows, summary.seconds,
                      summary.recordsPerSecond))

@@ -13,6 +13,7 @@ D="$WORK/dist"; mkdir -p "$D"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$BIN" prepare ptbxl --root Tests/Fixtures/ptbxl-mini --out "$D/ptbxl.h5" >/dev/null
+"$BIN" synth --records 40 --out "$D/synth40.h5" --seed 3 >/dev/null
 MODEL="dim=32,depth=2,heads=2,pred-dim=16,pred-depth=2,pred-heads=2"
 COMMON=(--data "$D/ptbxl.h5" --model "$MODEL" --global-batch 8 --micro-batch 3 --steps 20 --warmup-steps 5
         --seed 7 --log-every 5 --verify-every 5 --checkpoint-every 10)
@@ -65,10 +66,10 @@ echo "--- equivalence over np"
 # np=2 also runs rank 0's periodic evaluation: it must not change training (the checkpoints must
 # still match np=1 and np=4) and must land in metrics.jsonl.
 for np in 1 2 4; do
-  extra=(); [ $np = 2 ] && extra=(--eval-every 10 --eval-data "$D/ptbxl.h5" --eval-task all --eval-steps 20)
+  extra=(); [ $np = 2 ] && extra=(--eval-every 10 --eval-data "$D/synth40.h5" --eval-task synth --eval-steps 20)
   run $np --out "$D/np$np" "${extra[@]}" > "$D/np$np.log" 2>&1 || { cat "$D/np$np.log"; fail "np=$np run"; }
 done
-[ "$(grep -c '"eval":{"all":{"test_auc"' "$D/np2/metrics.jsonl")" = 2 ] || fail "periodic eval lines missing from metrics.jsonl"
+[ "$(grep -c '"eval":{"synth":{"test_auc"' "$D/np2/metrics.jsonl")" = 2 ] || fail "periodic eval lines missing from metrics.jsonl"
 "$BIN" checkpoint diff "$(ckpt "$D/np1")" "$(ckpt "$D/np2")" --tolerance 1e-4
 "$BIN" checkpoint diff "$(ckpt "$D/np1")" "$(ckpt "$D/np4")" --tolerance 1e-4
 grep -q "step 20/20" "$D/np2.log" || fail "np=2 log has no step 20"
@@ -90,7 +91,6 @@ for np in 1 3; do
 done
 
 echo "--- corpora mixed by weight: the same batches at np=1 and 3, exact resume, realised shares"
-"$BIN" synth --records 40 --out "$D/synth40.h5" --seed 3 >/dev/null
 mixrun() {  # np weight-of-ptbxl weight-of-synth args...
   local np=$1 a=$2 b=$3; shift 3
   mpirun --oversubscribe -np "$np" "$BIN" pretrain --data "$D/ptbxl.h5:$a" --data "$D/synth40.h5:$b" --model "$MODEL" \

@@ -44,6 +44,11 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var evalData: String? = nil
     public var evalTask: String = "superdiagnostic"
     public var evalSteps: Int = 200
+    /// Leakage guard: corpora whose held-out folds no pre-training record may equal (content hash).
+    /// Empty = `evalData` when set. Records found stop the run unless `dropHoldoutDuplicates`.
+    public var holdout: [String] = []
+    public var holdoutFolds: [Int32] = [9, 10]
+    public var dropHoldoutDuplicates = false
     /// Floats per gradient all-reduce bucket.
     public var bucketFloats: Int = 1 << 19
     /// Microseconds between the gradient thread's MPI_Test polls (docs/scaling.md).

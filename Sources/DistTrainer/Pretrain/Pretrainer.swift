@@ -96,7 +96,9 @@ final class Pretrainer {
         // 2. Data: this rank's shard of every global batch, read ahead on a background thread.
         //    Inputs are validated (corpora, masks) before anything is written to the run folder.
         let dataSpecs = try config.data.map(DataSpec.init)
-        let loader = try ShardedLoader(paths: dataSpecs.map(\.path), weights: try DataSpec.weights(dataSpecs), comm: comm,
+        let excluded = try holdoutDuplicates(trainingPaths: dataSpecs.map(\.path))
+        let loader = try ShardedLoader(paths: dataSpecs.map(\.path), weights: try DataSpec.weights(dataSpecs),
+                                       excludedRows: excluded, comm: comm,
                                        globalBatch: config.globalBatch, cropSamples: config.cropSamples, seed: config.seed)
         if loader.recordCount < config.globalBatch {
             say("warning: the corpora hold \(loader.recordCount) records, fewer than --global-batch \(config.globalBatch): every step repeats records")
@@ -249,6 +251,55 @@ final class Pretrainer {
         try verifyReplicasIdentical()
         try reportRealisedMixture(loader)
         say("done: step \(state.step), checkpoint \(checkpoints.latest() ?? "-")")
+    }
+
+    /// The leakage guard: rows of each training corpus whose content equals a record in the held-out
+    /// folds of a `--holdout` corpus (default: the periodic evaluation's corpus). Found ones stop
+    /// the run, naming them, unless `dropHoldoutDuplicates`; then they are the rows to leave out.
+    /// Rank 0 compares (content hashes are stored by `prepare`; files without them are hashed in
+    /// one pass) and every rank gets the verdict.
+    func holdoutDuplicates(trainingPaths: [String]) throws -> [Set<Int>] {
+        let holdouts = config.holdout.isEmpty ? (config.evalData.map { [$0] } ?? []) : config.holdout
+        guard !holdouts.isEmpty else { return trainingPaths.map { _ in [] } }
+        let folds = Set(config.holdoutFolds)
+        var verdict = ""
+        if isRoot {
+            do {
+                var rows: [[Int]] = trainingPaths.map { _ in [] }
+                var found: [String] = []
+                for holdoutPath in holdouts {
+                    let holdout = try CorpusReader(path: holdoutPath)
+                    for (c, path) in trainingPaths.enumerated() {
+                        let overlap = try CorpusOverlap(try CorpusReader(path: path), holdout, folds: folds)
+                        guard !overlap.matches.isEmpty else { continue }
+                        rows[c] += overlap.matches.map(\.row)
+                        found.append("\(path) vs \(holdoutPath): \(overlap.summary())")
+                    }
+                }
+                let foldList = config.holdoutFolds.map(String.init).joined(separator: ",")
+                if found.isEmpty {
+                    say("leakage guard: no pre-training record equals a record of folds \(foldList) of \(holdouts.joined(separator: ", "))")
+                    verdict = "ok"
+                } else if config.dropHoldoutDuplicates {
+                    let total = Set(rows.enumerated().flatMap { c, r in r.map { "\(c):\($0)" } }).count
+                    say("leakage guard: leaving out \(total) pre-training record(s) equal to held-out records (folds \(foldList)): "
+                        + found.joined(separator: "; "))
+                    verdict = "drop " + rows.map { Set($0).sorted().map(String.init).joined(separator: ",") }.joined(separator: ";")
+                } else {
+                    verdict = "refuse pre-training records equal records of held-out folds \(foldList) (evaluating on them would "
+                        + "measure memory, not features): " + found.joined(separator: "; ")
+                        + ". Remove them from the corpus, or pass --drop-holdout-duplicates to leave them out of training."
+                }
+            } catch {
+                verdict = "refuse leakage guard: \(error)"
+            }
+        }
+        verdict = try comm.broadcast(verdict)
+        if verdict.hasPrefix("refuse ") { throw TrainingError(String(verdict.dropFirst("refuse ".count))) }
+        guard verdict.hasPrefix("drop ") else { return trainingPaths.map { _ in [] } }
+        return verdict.dropFirst("drop ".count).split(separator: ";", omittingEmptySubsequences: false).map { list in
+            Set(list.split(separator: ",").compactMap { Int($0) })
+        }
     }
 
     /// "mixture: a.h5 70.0 % (800035 records), …" for the start line, or "" for one corpus.

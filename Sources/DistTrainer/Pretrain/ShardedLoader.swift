@@ -63,9 +63,12 @@ public final class ShardedLoader {
     public var corpusPaths: [String] { sources.map(\.path) }
     public var corpusRecordCounts: [Int] { sources.map(\.recordCount) }
 
-    public convenience init(paths: [String], weights: [Double]? = nil, comm: Communicator, globalBatch: Int,
-                            cropSamples: Int, seed: UInt64) throws {
-        let sources: [ShardSource] = try paths.map { try CorpusShardSource(path: $0, comm: comm) }
+    /// `excludedRows[c]`: rows of corpus c that training never sees (the leakage guard's drops).
+    public convenience init(paths: [String], weights: [Double]? = nil, excludedRows: [Set<Int>]? = nil, comm: Communicator,
+                            globalBatch: Int, cropSamples: Int, seed: UInt64) throws {
+        let sources: [ShardSource] = try paths.enumerated().map { c, path in
+            try CorpusShardSource(path: path, comm: comm, excludedRows: excludedRows?[c] ?? [])
+        }
         try self.init(sources: sources, weights: weights, rank: comm.rank, size: comm.size, globalBatch: globalBatch,
                       cropSamples: cropSamples, seed: seed)
     }
@@ -203,18 +206,22 @@ public final class ShardedLoader {
 /// A corpus file opened with MPI-IO on every rank.
 final class CorpusShardSource: ShardSource {
     let reader: CorpusReader
-    init(path: String, comm: Communicator) throws {
+    /// File rows the loader's record indices map to (all rows unless some are excluded).
+    let rows: [Int]?
+    init(path: String, comm: Communicator, excludedRows: Set<Int> = []) throws {
         reader = comm.size > 1 ? try CorpusReader(file: try H5File.openShared(path: path, comm: comm))
                                : try CorpusReader(path: path)
+        rows = excludedRows.isEmpty ? nil : (0..<reader.count).filter { !excludedRows.contains($0) }
     }
     var path: String { reader.path }
-    var recordCount: Int { reader.count }
+    var recordCount: Int { rows?.count ?? reader.count }
     var samplesPerRecord: Int { reader.samples }
     var leadCount: Int { reader.leads }
     var normalizationMean: [Float] { reader.channelMean }
     var normalizationStd: [Float] { reader.channelStd }
     var recordsRead: Int { reader.recordsRead }
     func readRecord(_ index: Int, into buffer: UnsafeMutablePointer<Float>) throws {
-        try reader.readSignals(rows: index..<(index + 1), into: buffer)
+        let row = rows?[index] ?? index
+        try reader.readSignals(rows: row..<(row + 1), into: buffer)
     }
 }
