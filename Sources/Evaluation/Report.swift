@@ -148,7 +148,7 @@ public struct EvalReport: Codable, Sendable {
 
     /// Says how seeds are summarised: "± sd" needs two or more.
     static func seedsSentence(_ seeds: Int) -> String {
-        seeds >= 2 ? "Mean ± sd over \(seeds) seeds." : "1 seed, so no ± (a spread needs two or more seeds: --seeds N)."
+        seeds >= 2 ? "Mean ± sd over \(seeds) seeds." : "1 seed: each number is that seed's AUC, with no spread (--seeds 3 gives mean and sd)."
     }
 
     /// Below this many test records the legend warns that AUCs say little.
