@@ -28,10 +28,12 @@ public func evalCropPlan(recordLength: Int, patchSize: Int, cropSamples: Int = 1
 ///   - config: the encoder's architecture.
 ///   - data: the labelled, normalized records (load once, reuse).
 ///   - checkpoint / randomInit: only recorded in the report.
-///   - log: progress lines (nil = quiet).
+///   - log: per-run result lines (nil = quiet).
+///   - progress: the throttled "what runs now, ETA" line (nil = none).
 public func evaluate(encoderWeights: UnsafeBufferPointer<Float>, config: ViTConfig, data: EvalDataset,
                      options: EvalOptions, checkpoint: String = "", randomInit: Bool = false,
-                     log: ((String) -> Void)? = nil, group: FeatureEncodingGroup? = nil) throws -> EvalReport {
+                     log: ((String) -> Void)? = nil, progress: EvalProgress? = nil,
+                     group: FeatureEncodingGroup? = nil) throws -> EvalReport {
     let start = ContinuousClock.now
     try options.validate()
     // Shared encoding (the trainer's periodic evaluation) is for the linear probe only: fine-tuning
@@ -58,7 +60,7 @@ public func evaluate(encoderWeights: UnsafeBufferPointer<Float>, config: ViTConf
             let encoder = ViTEncoder(config: config, layout: &layout, prefix: "encoder.")
             let t0 = ContinuousClock.now
             features = try FrozenFeatures(encoder: encoder, weights: base, data: data, plan: plan, options: options, log: log,
-                                          group: group)
+                                          progress: progress, group: group)
             if let group, group.rank != 0 {   // this rank's part is done; rank 0 trains the probe
                 return EvalReport(checkpoint: checkpoint, data: data.source, model: config.name, randomInit: randomInit,
                                   options: options, results: [], seconds: secondsSince(start))
@@ -79,7 +81,7 @@ public func evaluate(encoderWeights: UnsafeBufferPointer<Float>, config: ViTConf
             }
             for s in 0..<options.seeds {
                 let run = HeadRun(task: task, split: split, seed: options.baseSeed &+ UInt64(s), options: options,
-                                  plan: plan, log: log)
+                                  plan: plan, log: log, progress: progress)
                 let r: SeedResult
                 switch mode {
                 case .linear: r = runLinearProbe(run, features: features!, heads: config.heads)

@@ -86,6 +86,8 @@ struct HeadRun {
     let options: EvalOptions
     let plan: CropPlan
     let log: ((String) -> Void)?
+    /// The throttled progress line (nil = none, e.g. the trainer's periodic evaluation).
+    var progress: EvalProgress? = nil
 
     /// The result row of a run once its test logits are known.
     func result(best: BestKeeper, valScore: LogitScore?, testLogits: [Float], stepsRun: Int,
@@ -137,6 +139,13 @@ struct HeadTrainingLoop {
         schedule = run.options.schedule(mode: mode)
         interval = run.options.validationInterval(steps: steps)
         sampler = EpochSampler(items: run.split.train, seed: run.seed)
+        reportProgress(done: 0)
+    }
+
+    /// The progress line's view of this run: seeds counted from 1 for people.
+    private func reportProgress(done: Int) {
+        run.progress?.update(.training(task: run.task.name, mode: mode, seed: Int(run.seed &- run.options.baseSeed) + 1,
+                                       seeds: run.options.seeds, done: done, total: steps))
     }
 
     /// The training records of `step`.
@@ -147,6 +156,7 @@ struct HeadTrainingLoop {
         running.add(Double(loss))
         clipGradientNorm(store.grads, count: store.count, maxNorm: run.options.gradClip)
         optimizer.step(store, lr: schedule.learningRate(step: step), weightDecay: schedule.weightDecay(step: step))
+        reportProgress(done: step + 1)
     }
 
     /// Whether the parameters after `step` are validated.

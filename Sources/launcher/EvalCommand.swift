@@ -12,7 +12,15 @@ struct Eval: ParsableCommand {
         discussion: """
         Folds 1-8 train, 9 validation (best head kept), 10 test. Training uses random 2.5 s crops; \
         validation/test average the logits of 7 crops (stride 1.25 s). Prints a task × mode table \
-        (mean ± std over seeds) and, with --out, writes eval.json and eval.md atomically.
+        (mean ± sd over seeds, the number alone with one seed; a legend explains n/a) and, with --out, \
+        writes eval.json and eval.md atomically. `ecg-dist compare` puts two such eval.json files \
+        (pre-trained, random init) side by side.
+
+        Progress: a line on stderr says what runs now and when it ends, e.g. "eval: task synth, \
+        linear probe, seed 1/3, step 120/500, ETA 0:08" (the ETA is for the current encoding phase \
+        or (task, mode, seed) run). On a terminal it is redrawn in place about once a second; \
+        otherwise (a log file, a pipe) it is a new line every 5 s. It is printed with --quiet too; \
+        --no-progress turns it off.
         """)
 
     @Option(help: "Checkpoint: a training state (the EMA target encoder is used) or an encoder .safetensors.")
@@ -40,7 +48,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Directory for eval.json and eval.md.") var out: String?
     @Option(help: "Engine threads (its own pool; OpenBLAS stays at 1). Default: $OPENBLAS_NUM_THREADS, else 1.")
     var threads: Int?
-    @Flag(help: "Only print the final table.") var quiet = false
+    @Flag(help: "Only print the final table on stdout (the stderr progress line stays; see --no-progress).")
+    var quiet = false
+    @Flag(help: "No progress line on stderr.") var noProgress = false
 
     func options() throws -> EvalOptions {
         var o = EvalOptions()
@@ -70,7 +80,11 @@ struct Eval: ParsableCommand {
     func run() throws {
         let options = try options()
         EngineThreads.set(threads ?? EngineThreads.defaultCount)
-        let log: ((String) -> Void)? = quiet ? nil : { line in print(line); fflush(stdout) }
+        let onTerminal = isatty(STDERR_FILENO) != 0
+        let progress = noProgress ? nil : EvalProgress(interval: onTerminal ? 1 : 5, inPlace: onTerminal, write: { text in
+            FileHandle.standardError.write(Data(text.utf8))
+        })
+        let log: ((String) -> Void)? = quiet ? nil : { line in progress?.clear(); print(line); fflush(stdout) }
         let encoder: EncoderWeights
         let checkpointName: String
         if randomInit {
@@ -89,8 +103,9 @@ struct Eval: ParsableCommand {
         log?("data: \(data), \(dataset.count) records, tasks \(dataset.tasks.map(\.name).joined(separator: ", ")) (loaded in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s)")
         let report = try encoder.values.withUnsafeBufferPointer {
             try evaluate(encoderWeights: $0, config: encoder.config, data: dataset, options: options,
-                         checkpoint: checkpointName, randomInit: randomInit, log: log)
+                         checkpoint: checkpointName, randomInit: randomInit, log: log, progress: progress)
         }
+        progress?.clear()
         print("")
         print(report.markdown, terminator: "")
         if let out {
