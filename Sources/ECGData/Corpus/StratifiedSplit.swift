@@ -15,10 +15,10 @@ public enum StratifiedSplit {
     /// Stream of the shuffles (a private constant: independent of Model's named streams).
     static let rngStream: UInt64 = 0x5354_5241_5449_4659 // "STRATIFY"
 
-    /// Fold dealing order: record k of the concatenated strata goes to fold cycle[k mod 10]. The
-    /// validation and test folds sit in the middle and at the end of the cycle, so any prefix
-    /// of it (the remainder of N / 10) is shared 8 : 1 : 1 to within one record.
-    public static let foldCycle: [Int32] = [1, 2, 3, 4, 9, 5, 6, 7, 8, 10]
+    /// Fold dealing order: record k of the concatenated strata goes to fold cycle[k mod 10]. Every
+    /// prefix of this cycle (the remainder of N / 10) is shared 8 : 1 : 1 to within one record, and
+    /// it starts with the test fold, so the rarest label's first positive (dealt first) is a test one.
+    public static let foldCycle: [Int32] = [10, 1, 2, 3, 4, 9, 5, 6, 7, 8]
 
     /// Stratum of each of `records` (row indices into the row-major `labels`, `labelCount` wide):
     /// the index of its rarest positive label counted over `records` (ties: the lower label
