@@ -22,7 +22,7 @@ with h5py.File(f"{d}/synth.h5", "r") as f:
     leads = [n.decode() for n in f.attrs["lead_names"]]
     labels = f["labels/synth"][:]
     names = [n.decode() for n in f["labels/synth_names"][:]]
-order = [leads[i] for i in (6, 0, 11, 3, 1, 2, 9, 4, 5, 7, 8, 10)]
+order = "V1,I,V6,aVR,II,III,V4,aVL,aVF,V2,V3,V5".split(",")   # as in README's commands
 x250 = signal.resample_poly(x, 1, 2, axis=1)             # 250 Hz, 2500 samples
 own = np.stack([x250[:, :, leads.index(l)] for l in order], axis=1) * 1000   # µV, (N, leads, T)
 np.save(f"{d}/ecgs.npy", own.astype(np.float32))
@@ -30,12 +30,10 @@ with open(f"{d}/labels.csv", "w") as f:
     f.write("patient," + ",".join(names) + "\n")
     for i in np.random.default_rng(0).permutation(len(x)):
         f.write(f"{i}," + ",".join(str(int(v)) for v in labels[i]) + "\n")
-open(f"{d}/leads.txt", "w").write(",".join(order))
 PY
-LEADS=$(cat "$D/leads.txt")
 
 echo "--- prepare npy"
-"$BIN" prepare npy --signals "$D/ecgs.npy" --fs 250 --leads "$LEADS" --units uV \
+"$BIN" prepare npy --signals "$D/ecgs.npy" --fs 250 --leads V1,I,V6,aVR,II,III,V4,aVL,aVF,V2,V3,V5 --units uV \
     --labels "$D/labels.csv" --id-column patient --out "$D/own.h5"
 "$BIN" info "$D/own.h5" | grep -E "^(records|folds|task)" || fail "info cannot read the corpus"
 
