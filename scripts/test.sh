@@ -62,9 +62,10 @@ else
   skipped "PyTorch cross-check: python3 cannot import torch"
 fi
 
-step "prepare ptbxl vs wfdb.rdsamp and a Python label computation; bad-input handling"
+step "prepare ptbxl vs wfdb.rdsamp and a Python label computation; prepare npy vs scipy; bad-input handling"
 "$BIN" prepare ptbxl --root Tests/Fixtures/ptbxl-mini --out "$WORK/ptbxl.h5" >/dev/null
 python3 Tests/scripts/check_prepare.py "$WORK/ptbxl.h5" Tests/Fixtures/ptbxl-mini
+python3 Tests/scripts/check_npy_prepare.py "$BIN" "$WORK/npy-check"
 timeout 600 bash Tests/scripts/bad_input.sh "$BIN"
 
 step "distributed pre-training: equivalence over np, resume, kill -9, SIGTERM"
@@ -82,6 +83,9 @@ fi
 
 step "evaluation harness end to end on the embedded PTB-XL sample (six tasks, both modes)"
 BIN="$BIN" timeout 900 bash Tests/scripts/eval_smoke.sh
+
+step "own data end to end: .npy + labels CSV → prepare npy → mpirun -np 2 pretrain → eval --task labels --train-fraction 0.1, 1"
+BIN="$BIN" WORK="$WORK" timeout 900 bash Tests/scripts/own_data.test.sh
 
 step "Slurm: real one-node cluster; sbatch pretrain (srun ranks leave Prescott), USR1 → checkpoint → requeue → resume"
 "$BIN" synth --records 200 --out "$WORK/synth200.h5" --seed 5 >/dev/null

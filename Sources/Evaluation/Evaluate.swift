@@ -71,7 +71,9 @@ public func evaluate(encoderWeights: UnsafeBufferPointer<Float>, config: ViTConf
         }
         for task in tasks {
             let split = data.split(task)
-            var row = TaskModeResult(task: task.name, mode: mode, labelNames: task.labelNames, trainRecords: split.train.count,
+            // With --train-fraction each seed trains on its own subset, all of one size.
+            let trainRecords = split.trainSubset(fraction: options.trainFraction, task: task, seed: options.baseSeed).train.count
+            var row = TaskModeResult(task: task.name, mode: mode, labelNames: task.labelNames, trainRecords: trainRecords,
                                      valRecords: split.val.count, testRecords: split.test.count, seeds: [], note: nil)
             if split.train.isEmpty {
                 row.note = "no labelled training records (folds 1-8)"
@@ -80,8 +82,9 @@ public func evaluate(encoderWeights: UnsafeBufferPointer<Float>, config: ViTConf
                 continue
             }
             for s in 0..<options.seeds {
-                let run = HeadRun(task: task, split: split, seed: options.baseSeed &+ UInt64(s), options: options,
-                                  plan: plan, log: log, progress: progress)
+                let seed = options.baseSeed &+ UInt64(s)
+                let run = HeadRun(task: task, split: split.trainSubset(fraction: options.trainFraction, task: task, seed: seed),
+                                  seed: seed, options: options, plan: plan, log: log, progress: progress)
                 let r: SeedResult
                 switch mode {
                 case .linear: r = runLinearProbe(run, features: features!, heads: config.heads)

@@ -39,6 +39,9 @@ public struct EvalOptions: Codable, Sendable, Equatable {
     public var cropSamples: Int = 1250
     /// Normalized signals are clipped to ±this many training-fold standard deviations.
     public var clipSigma: Float = 5
+    /// Label efficiency: heads train on this seeded stratified share of the training folds
+    /// (`EvalSplit.trainSubset`; 1 = all of them).
+    public var trainFraction: Double = 1
 
     public init() {}
 
@@ -71,6 +74,7 @@ public struct EvalOptions: Codable, Sendable, Equatable {
         if !(linearLR > 0 && finetuneLR > 0) { throw fail("learning rates must be positive") }
         if !(gradClip > 0) { throw fail("--grad-clip must be positive") }
         if modes.isEmpty { throw fail("no evaluation mode selected") }
+        if !(trainFraction > 0 && trainFraction <= 1) { throw fail("--train-fraction must be in (0, 1] (got \(trainFraction))") }
     }
 }
 

@@ -26,7 +26,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Checkpoint: a training state (the EMA target encoder is used) or an encoder .safetensors.")
     var checkpoint: String?
     @Option(help: "Corpus file with labels (ecg-dist prepare ptbxl ...).") var data: String
-    @Option(help: "Task(s), comma-separated: all, diagnostic, subdiagnostic, superdiagnostic, form, rhythm, synth, or every.")
+    @Option(help: "Task(s), comma-separated: any labels/<task> of the corpus (PTB-XL: all, diagnostic, subdiagnostic, superdiagnostic, form, rhythm; synth: synth; prepare npy: its --task-name), or every.")
     var task = "every"
     @Option(help: "linear, finetune or both.") var mode = "linear"
     @Option(help: "Runs per task and mode (seeds base-seed, base-seed+1, ...).") var seeds = 1
@@ -42,6 +42,8 @@ struct Eval: ParsableCommand {
     @Option(help: "Fine-tuning peak learning rate (warmup, then cosine to --finetune-final-lr).") var finetuneLR = 1e-3
     @Option(help: "Fine-tuning final learning rate.") var finetuneFinalLR = 1e-5
     @Option(help: "AdamW weight decay.") var weightDecay = 0.1
+    @Option(help: "Label efficiency: train the heads on this seeded stratified share of folds 1-8 (0 < F <= 1).")
+    var trainFraction = 1.0
     @Flag(help: "Baseline: evaluate a randomly initialised encoder (needs --model).") var randomInit = false
     @Option(help: "Model config (vit-xs, vit-s, vit-b) for --random-init or a checkpoint without config.")
     var model: String?
@@ -73,6 +75,7 @@ struct Eval: ParsableCommand {
         o.finetuneLR = finetuneLR
         o.finetuneFinalLR = finetuneFinalLR
         o.weightDecay = weightDecay
+        o.trainFraction = trainFraction
         try o.validate()
         return o
     }
