@@ -87,6 +87,13 @@ BIN="$BIN" timeout 900 bash Tests/scripts/eval_smoke.sh
 step "own data end to end: .npy + labels CSV → prepare npy → mpirun -np 2 pretrain → eval --task labels --train-fraction 0.1, 1"
 BIN="$BIN" WORK="$WORK" timeout 900 bash Tests/scripts/own_data.test.sh
 
+step "saved classifiers and predict: predict reproduces eval's test logits and AUC (sklearn), every input kind, bad input"
+if python3 -c "import sklearn, h5py, numpy" 2>/dev/null; then
+  BIN="$BIN" WORK="$WORK" timeout 600 bash Tests/scripts/predict.test.sh
+else
+  skipped "predict test: python3 cannot import sklearn, h5py and numpy"
+fi
+
 step "Slurm: real one-node cluster; sbatch pretrain (srun ranks leave Prescott), USR1 → checkpoint → requeue → resume"
 "$BIN" synth --records 200 --out "$WORK/synth200.h5" --seed 5 >/dev/null
 timeout 900 bash Tests/scripts/slurm_test.sh "$BIN" "$WORK/synth200.h5"

@@ -30,15 +30,16 @@ public func evalCropPlan(recordLength: Int, patchSize: Int, cropSamples: Int = 1
 ///   - checkpoint / randomInit: only recorded in the report.
 ///   - log: per-run result lines (nil = quiet).
 ///   - progress: the throttled "what runs now, ETA" line (nil = none).
+///   - artifacts: where to save each run's classifier / test predictions (nil = nowhere).
 public func evaluate(encoderWeights: UnsafeBufferPointer<Float>, config: ViTConfig, data: EvalDataset,
                      options: EvalOptions, checkpoint: String = "", randomInit: Bool = false,
                      log: ((String) -> Void)? = nil, progress: EvalProgress? = nil,
-                     group: FeatureEncodingGroup? = nil) throws -> EvalReport {
+                     group: FeatureEncodingGroup? = nil, artifacts: EvalArtifactOptions? = nil) throws -> EvalReport {
     let start = ContinuousClock.now
     try options.validate()
     // Shared encoding (the trainer's periodic evaluation) is for the linear probe only: fine-tuning
     // trains the encoder itself, on rank 0.
-    if group != nil && options.modes != [.linear] {
+    if group != nil && options.modes.contains(where: { $0 != .linear }) {
         throw EvalError.badOption("evaluation shared over ranks supports --mode linear only")
     }
     try config.validate()
@@ -54,8 +55,13 @@ public func evaluate(encoderWeights: UnsafeBufferPointer<Float>, config: ViTConf
 
     var results: [TaskModeResult] = []
     var features: FrozenFeatures?
-    for mode in options.modes {
-        if mode == .linear && features == nil {
+    // The probes linear mode trained, by "task/seed": finetune_after_linear starts from them.
+    var trainedProbes: [String: [Float]] = [:]
+    // Linear first: finetune_after_linear needs its probes.
+    let modes = EvalMode.allCases.filter(options.modes.contains)
+    let needsFeatures = modes.contains(.linear) || modes.contains(.finetuneAfterLinear)
+    for mode in modes {
+        if needsFeatures && features == nil {
             var layout = ParameterLayout()
             let encoder = ViTEncoder(config: config, layout: &layout, prefix: "encoder.")
             let t0 = ContinuousClock.now
@@ -85,10 +91,24 @@ public func evaluate(encoderWeights: UnsafeBufferPointer<Float>, config: ViTConf
                 let seed = options.baseSeed &+ UInt64(s)
                 let run = HeadRun(task: task, split: split.trainSubset(fraction: options.trainFraction, task: task, seed: seed),
                                   seed: seed, options: options, plan: plan, log: log, progress: progress)
-                let r: SeedResult
+                let key = "\(task.name)/\(run.seed)"
+                let outcome: HeadOutcome
                 switch mode {
-                case .linear: r = runLinearProbe(run, features: features!, heads: config.heads)
-                case .finetune: r = runFineTune(run, config: config, encoderWeights: base, data: data)
+                case .linear:
+                    outcome = runLinearProbe(run, features: features!, heads: config.heads)
+                    trainedProbes[key] = outcome.probe
+                case .finetune:
+                    outcome = runFineTune(run, mode: .finetune, config: config, encoderWeights: base, data: data)
+                case .finetuneAfterLinear:
+                    // Without a linear row in this run, train the same probe linear mode would (not reported).
+                    let probe = trainedProbes[key] ?? runLinearProbe(run, features: features!, heads: config.heads).probe
+                    outcome = runFineTune(run, mode: .finetuneAfterLinear, config: config, encoderWeights: base, data: data,
+                                          initialProbe: probe)
+                }
+                var r = outcome.result
+                if let artifacts, !artifacts.isEmpty {
+                    try saveArtifacts(outcome, run: run, mode: mode, config: config, encoderWeights: base, data: data,
+                                      options: artifacts, into: &r)
                 }
                 log?(String(format: "%@ %@ seed %llu: val AUC %@ test AUC %@ (best step %d, %.1f s)", task.name, mode.rawValue,
                             r.seed, r.valAUC.map { String(format: "%.4f", $0) } ?? "n/a",

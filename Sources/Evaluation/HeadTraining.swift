@@ -101,6 +101,18 @@ struct HeadRun {
     }
 }
 
+/// A finished run: its result row, the record-level test logits of the kept (best-validation)
+/// parameters, and those parameters.
+struct HeadOutcome {
+    var result: SeedResult
+    /// [test records × labels], rows in `split.test` order.
+    var testLogits: [Float]
+    /// The probe's parameters (its own range of `ClassifierNetwork`'s layout).
+    var probe: [Float]
+    /// The whole classifier (encoder + probe) when the encoder was trained; nil = the frozen input encoder.
+    var trainedNetwork: [Float]?
+}
+
 /// Mean of the last few training losses (a single step's loss is noisy).
 struct RunningLoss {
     private var recent: [Double] = []
@@ -124,19 +136,26 @@ struct HeadTrainingLoop {
     private let optimizer: AdamW
     private let schedule: TrainingSchedule
     private let interval: Int
+    private let gradClip: Float
+    private let patience: Int
     private let start = ContinuousClock.now
     private var sampler: EpochSampler
     private var best = BestKeeper()
     private var bestScore: LogitScore?
     private var running = RunningLoss()
+    private var stepsRun = 0
 
     init(run: HeadRun, layout: ParameterLayout, mode: EvalMode) {
         self.run = run
         self.mode = mode
-        steps = run.options.steps(mode: mode)
+        let settings = run.options.headProtocol(mode)
+        steps = settings.steps
         batch = run.options.batchSize
-        optimizer = AdamW(layout: layout, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
-        schedule = run.options.schedule(mode: mode)
+        // PyTorch's AdamW epsilon, which the paper's finetune.py uses.
+        optimizer = AdamW(layout: layout, beta1: 0.9, beta2: Float(settings.beta2), epsilon: 1e-8)
+        schedule = settings.schedule
+        gradClip = Float(settings.gradClip)
+        patience = settings.earlyStoppingPatience
         interval = run.options.validationInterval(steps: steps)
         sampler = EpochSampler(items: run.split.train, seed: run.seed)
         reportProgress(done: 0)
@@ -154,7 +173,8 @@ struct HeadTrainingLoop {
     /// With the gradients of `step` in `store.grads`: clip, AdamW step, and note the loss.
     mutating func update(_ store: ParameterStore, step: Int, loss: Float) {
         running.add(Double(loss))
-        clipGradientNorm(store.grads, count: store.count, maxNorm: run.options.gradClip)
+        stepsRun = step + 1
+        if gradClip > 0 { clipGradientNorm(store.grads, count: store.count, maxNorm: gradClip) }
         optimizer.step(store, lr: schedule.learningRate(step: step), weightDecay: schedule.weightDecay(step: step))
         reportProgress(done: step + 1)
     }
@@ -170,12 +190,18 @@ struct HeadTrainingLoop {
                         run.seed, step + 1, steps, running.mean, score.auc.macro.map { String(format: "%.4f", $0) } ?? "n/a"))
     }
 
+    /// Early stopping as in the paper's finetune.py: after a validation, stop once the best
+    /// head is `earlyStoppingPatience` steps old.
+    func stops(after step: Int) -> Bool {
+        patience > 0 && validates(after: step) && best.step >= 0 && (step + 1) - best.step >= patience
+    }
+
     /// Puts the best validated parameters back into `store`.
     func restoreBest(into store: ParameterStore) { best.restore(into: store.values) }
 
     /// The result row once the test logits of the restored parameters are known.
     func result(testLogits: [Float]) -> SeedResult {
-        run.result(best: best, valScore: bestScore, testLogits: testLogits, stepsRun: steps,
+        run.result(best: best, valScore: bestScore, testLogits: testLogits, stepsRun: stepsRun,
                    finalTrainLoss: running.mean, seconds: secondsSince(start))
     }
 }

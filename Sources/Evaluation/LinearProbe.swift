@@ -126,9 +126,11 @@ func encodeCrops(encoder: ViTEncoder, weights: UnsafePointer<Float>, data: EvalD
     }
 }
 
-/// One linear-probe run (task, seed) on cached features. Returns the per-seed result.
-func runLinearProbe(_ run: HeadRun, features: FrozenFeatures, heads: Int) -> SeedResult {
+/// One linear-probe run (task, seed) on cached features: the result row, test logits and the kept probe.
+func runLinearProbe(_ run: HeadRun, features: FrozenFeatures, heads: Int) -> HeadOutcome {
     let task = run.task, L = task.labelCount
+    // The probe alone; its parameters are the probe range of `ClassifierNetwork` (declared after
+    // the encoder there, contiguous in both).
     var layout = ParameterLayout()
     let probe = AttentiveProbe(dim: features.dim, heads: heads, labels: L, layout: &layout, prefix: "probe.")
     let store = ParameterStore(layout: layout)
@@ -159,10 +161,12 @@ func runLinearProbe(_ run: HeadRun, features: FrozenFeatures, heads: Int) -> See
             let score = scoreLinear(probe: probe, weights: store.values, features: features, task: task, records: run.split.val)
             loop.offer(score, after: step, store: store)
         }
+        if loop.stops(after: step) { break }
     }
     loop.restoreBest(into: store)
     let test = recordLogitsLinear(probe: probe, weights: store.values, features: features, labelCount: L, records: run.split.test)
-    return loop.result(testLogits: test)
+    return HeadOutcome(result: loop.result(testLogits: test), testLogits: test,
+                       probe: Array(UnsafeBufferPointer(start: store.values, count: store.count)), trainedNetwork: nil)
 }
 
 /// Record-level logits (mean over the evaluation windows) of the probe on cached features.

@@ -9,8 +9,10 @@ import Model
 public enum EvalMode: String, Codable, CaseIterable, Sendable {
     /// Attentive probe trained on the frozen encoder ("linear evaluation").
     case linear
-    /// Encoder and probe trained together.
+    /// Encoder and a fresh probe trained together (configs/eval/finetune.yaml, ST-MEM-style).
     case finetune
+    /// Encoder and the trained linear-mode probe trained together (configs/eval/finetune_after_linear.yaml).
+    case finetuneAfterLinear = "finetune_after_linear"
 }
 
 /// One training run of one head on one task with one seed.
@@ -29,6 +31,9 @@ public struct SeedResult: Codable, Sendable, Equatable {
     /// Per-label test AUC of the kept head (nil = undefined in the test fold).
     public var testPerLabel: [Double?]
     public var seconds: Double
+    /// The saved best-validation classifier and test-fold predictions, relative to the report's folder.
+    public var classifier: String? = nil
+    public var testPredictions: String? = nil
 }
 
 /// All seeds of one (task, mode) pair.
