@@ -54,7 +54,21 @@ for fraction in 0.1 1; do
     "$BIN" eval --checkpoint "$CKPT" --data "$D/own.h5" --task labels --train-fraction $fraction --seeds 2 \
         --linear-steps 30 --batch-size 8 --validate-every 10 --crops-per-record 2 --out "$D/eval-$fraction" --quiet
 done
-# (predict step: added by the lead once `ecg-dist predict` lands — run it on "$D/own.h5" here.)
+echo "--- predict with the saved classifier on the whole own-data corpus"
+CLASSIFIER=$(ls "$D"/eval-1/classifiers/labels.linear.seed*.safetensors | head -n 1)
+"$BIN" predict --model "$CLASSIFIER" --input "$D/own.h5" --out "$D/predictions.csv"
+python3 - "$D/predictions.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+header, body = rows[0], rows[1:]
+want = ["AFIB", "ASTE", "ISTE", "LBBB", "LVOLT", "RBBB", "SBRAD", "SR", "STACH"]
+if header[1:] != want or len(body) != 120:
+    sys.exit(f"FAIL: predict CSV header {header}, {len(body)} rows (want record + {want}, 120 rows)")
+values = [float(v) for r in body for v in r[1:]]
+if not all(0 <= v <= 1 for v in values):
+    sys.exit("FAIL: predict CSV holds values outside [0, 1]")
+print(f"ok   predict: 120 records x {len(want)} probabilities")
+PY
 
 python3 - "$D" <<'PY'
 import json, math, sys

@@ -129,47 +129,35 @@ final class PredictInput {
         guard let scale = millivoltsPerUnit(options.units) else {
             throw FileError(path, "--units '\(options.units)' is not a voltage unit (mV, uV, V, ...)")
         }
-        let array = try NpyArray.read(path: path)
-        guard array.shape.count == 3 else {
-            throw FileError(path, "field 'shape' is \(array.shape); expected (records, samples, leads)")
+        // The same reader and preprocessing as `prepare npy` (ECGData NPYFile + standardize): one
+        // record at a time, so the array may be larger than memory.
+        let file = try NPYFile(path: path)
+        let shape = file.header.shape
+        guard shape.count == 3 else {
+            throw FileError(path, "field 'shape' is \(shape); expected (records, samples, leads)")
         }
-        let (n, t, c) = (array.shape[0], array.shape[1], array.shape[2])
+        let (n, t, c) = (shape[0], shape[1], shape[2])
         guard c == names.count else {
-            throw FileError(path, "wrong lead count: field 'shape' \(array.shape) has \(c) leads on its last axis, --leads names \(names.count)")
+            throw FileError(path, "wrong lead count: field 'shape' \(shape) has \(c) leads on its last axis, --leads names \(names.count)")
         }
-        guard n > 0, t > 0 else { throw FileError(path, "field 'shape' \(array.shape) holds no samples") }
+        guard n > 0, t > 0 else { throw FileError(path, "field 'shape' \(shape) holds no samples") }
         let order = try ECGPreprocessing.standardLeadIndices(signalNames: names, path: path)
-        let resampler: PolyphaseResampler?
-        if rate == Double(ECGPreprocessing.samplingRate) { resampler = nil } else {
-            guard let r = PolyphaseResampler(from: rate, to: Double(ECGPreprocessing.samplingRate)) else {
-                throw FileError(path, "cannot resample --fs \(rate) Hz to \(ECGPreprocessing.samplingRate) Hz")
-            }
-            resampler = r
-        }
-        let out = resampler?.outputCount(inputCount: t) ?? t
-        let L = order.count
+        var resamplers: [Double: PolyphaseResampler] = [:]
         return PredictInput(path: path, kind: ".npy array", count: n) { i in
-            // The same steps as ECGPreprocessing.standardize on a WFDB record: units → mV, NaN
-            // gaps interpolated, polyphase resampling to 500 Hz, one lead at a time.
-            var lane = [Float](repeating: 0, count: t)
-            var resampled = [Float](repeating: 0, count: out)
-            var standard = [Float](repeating: 0, count: out * L)
-            var warnings: [String] = []
-            for (l, source) in order.enumerated() {
-                for s in 0..<t { lane[s] = Float(Double(array.values[(i * t + s) * c + source]) * scale) }
-                let valid = lane.withUnsafeMutableBufferPointer { ECGPreprocessing.interpolateNaNs($0.baseAddress!, count: t) }
-                if !valid { warnings.append("\(path) row \(i): lead \(ECGPreprocessing.leadNames[l]) has no valid samples; used as zeros") }
-                if let resampler {
-                    lane.withUnsafeBufferPointer { x in resampled.withUnsafeMutableBufferPointer {
-                        resampler.resample(x.baseAddress!, count: t, into: $0.baseAddress!)
-                    } }
-                } else {
-                    resampled = lane
+            let raw = try file.readElements(first: i * t * c, count: t * c)
+            let place = "\(path) row \(i)"
+            let leads = try ECGPreprocessing.standardize(sampleCount: t, rate: rate, path: place, resamplers: &resamplers) { lead, out, stride in
+                let source = order[lead]
+                var sawNaN = false
+                for s in 0..<t {
+                    let value = raw[s * c + source]
+                    if value.isNaN { sawNaN = true }
+                    out[s * stride] = Float(value * scale)
                 }
-                for s in 0..<out { standard[s * L + l] = resampled[s] }
+                return sawNaN
             }
-            return StandardRecord(id: String(i), origin: "\(path) row \(i)",
-                                  samples: standard, sampleCount: out, warnings: warnings)
+            return StandardRecord(id: String(i), origin: place, samples: leads.samples, sampleCount: leads.sampleCount,
+                                  warnings: leads.warnings)
         }
     }
 }
