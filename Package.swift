@@ -85,7 +85,7 @@ let package = Package(
         // the --model spec parser.
         .target(name: "ModelIO", dependencies: ["Model", "FileIO"], swiftSettings: checkedSwift),
         .target(name: "ECGData", dependencies: ["Model", "HDF5Shim"], swiftSettings: checkedSwift),
-        .target(name: "Evaluation", dependencies: ["ECGData", "Model"], swiftSettings: checkedSwift),
+        .target(name: "Evaluation", dependencies: ["ECGData", "Model", "ModelIO"], swiftSettings: checkedSwift),
         .target(name: "DistTrainer", dependencies: ["Evaluation", "ECGData", "ModelIO", "Model", "MPIShim", "HDF5Shim"],
                 swiftSettings: checkedSwift),
         .executableTarget(
@@ -100,7 +100,7 @@ let package = Package(
                 swiftSettings: checkedSwift),
         .testTarget(name: "ModelTests", dependencies: ["Model", "ModelIO", "TestSupport"], swiftSettings: fastSwift),
         .testTarget(name: "ECGDataTests", dependencies: ["ECGData", "Model", "TestSupport"], swiftSettings: checkedSwift),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ECGData", "Model", "TestSupport"], swiftSettings: checkedSwift),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ECGData", "Model", "ModelIO", "TestSupport"], swiftSettings: checkedSwift),
         .testTarget(name: "DistTrainerTests", dependencies: ["DistTrainer", "ECGData", "ModelIO", "Model", "MPIShim", "HDF5Shim", "TestSupport"],
                     swiftSettings: checkedSwift),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "FileIO"], path: "Tests/Fuzz/RegressionTests",

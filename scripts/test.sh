@@ -56,17 +56,23 @@ if python3 -c "import torch" 2>/dev/null; then
     "$BIN" bench --dump "$WORK/dump-ps-$t" --configs vit-xs --threads $t --masks per-sample >/dev/null
     python3 bench/torch_reference.py "$WORK/dump-ps-$t"
   done
+  echo "-- PyTorch module, ecg-dist embed, paper-layout converter (tiny model and vit-xs; docs/pytorch.md)"
+  timeout 900 bash Tests/scripts/torch_module.test.sh "$BIN" "$WORK" | grep -E "^(ok|FAIL|strict|---)|passed"
 else
   skipped "PyTorch cross-check: python3 cannot import torch"
 fi
 
-step "prepare ptbxl vs wfdb.rdsamp and a Python label computation; bad-input handling"
+step "prepare ptbxl vs wfdb.rdsamp and a Python label computation; prepare npy vs scipy; bad-input handling"
 "$BIN" prepare ptbxl --root Tests/Fixtures/ptbxl-mini --out "$WORK/ptbxl.h5" >/dev/null
 python3 Tests/scripts/check_prepare.py "$WORK/ptbxl.h5" Tests/Fixtures/ptbxl-mini
+python3 Tests/scripts/check_npy_prepare.py "$BIN" "$WORK/npy-check"
 timeout 600 bash Tests/scripts/bad_input.sh "$BIN"
 
 step "distributed pre-training: equivalence over np, resume, kill -9, SIGTERM"
 BIN="$BIN" WORK="$WORK" timeout 900 bash Tests/scripts/distributed.test.sh
+
+step "leakage guard: a planted copy of a fold-10 PTB-XL record in a WFDB pre-training folder"
+BIN="$BIN" WORK="$WORK" timeout 300 bash Tests/scripts/leakage.test.sh
 
 step "multi-host over TCP (network-namespace hosts): np=4 on 2 hosts = np=1, resume at another host count, host loss"
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && ip netns list >/dev/null 2>&1; then
@@ -77,6 +83,16 @@ fi
 
 step "evaluation harness end to end on the embedded PTB-XL sample (six tasks, both modes)"
 BIN="$BIN" timeout 900 bash Tests/scripts/eval_smoke.sh
+
+step "own data end to end: .npy + labels CSV → prepare npy → mpirun -np 2 pretrain → eval --task labels --train-fraction 0.1, 1"
+BIN="$BIN" WORK="$WORK" timeout 900 bash Tests/scripts/own_data.test.sh
+
+step "saved classifiers and predict: predict reproduces eval's test logits and AUC (sklearn), every input kind, bad input"
+if python3 -c "import sklearn, h5py, numpy" 2>/dev/null; then
+  BIN="$BIN" WORK="$WORK" timeout 600 bash Tests/scripts/predict.test.sh
+else
+  skipped "predict test: python3 cannot import sklearn, h5py and numpy"
+fi
 
 step "Slurm: real one-node cluster; sbatch pretrain (srun ranks leave Prescott), USR1 → checkpoint → requeue → resume"
 "$BIN" synth --records 200 --out "$WORK/synth200.h5" --seed 5 >/dev/null

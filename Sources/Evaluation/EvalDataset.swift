@@ -50,24 +50,32 @@ public final class EvalDataset {
     /// Fold of each record (1–10).
     public let folds: [Int]
     public let tasks: [EvalTask]
+    /// What saved classifiers record to prepare new inputs the same way (ids name test predictions).
+    public let recordIDs: [Int64]
+    public let leadNames: [String]
+    public let channelMean: [Float]
+    public let channelStd: [Float]
+    public let clipSigma: Float
     private let signals: UnsafeMutablePointer<Float>
 
     /// Takes raw signals [count, recordLength, channels] (mV) and normalizes a private copy.
     /// Every precondition on the arguments is a user-input check that throws `EvalError.badData`.
     public convenience init(source: String, signals raw: UnsafePointer<Float>, count: Int, recordLength: Int, channels: Int,
                             folds: [Int], tasks: [EvalTask], channelMean: [Float], channelStd: [Float],
-                            clipSigma: Float = 5) throws {
+                            clipSigma: Float = 5, recordIDs: [Int64]? = nil, leadNames: [String]? = nil) throws {
         let floats = max(0, count * recordLength * channels)
         let owned = UnsafeMutablePointer<Float>.allocate(capacity: max(1, floats))
         owned.initialize(from: raw, count: floats)
         try self.init(source: source, taking: owned, count: count, recordLength: recordLength, channels: channels,
-                      folds: folds, tasks: tasks, channelMean: channelMean, channelStd: channelStd, clipSigma: clipSigma)
+                      folds: folds, tasks: tasks, channelMean: channelMean, channelStd: channelStd, clipSigma: clipSigma,
+                      recordIDs: recordIDs, leadNames: leadNames)
     }
 
     /// Takes ownership of `signals` (allocated with `.allocate`), normalizing it in place; it is
     /// deallocated on error too.
     init(source: String, taking signals: UnsafeMutablePointer<Float>, count: Int, recordLength: Int, channels: Int,
-         folds: [Int], tasks: [EvalTask], channelMean: [Float], channelStd: [Float], clipSigma: Float) throws {
+         folds: [Int], tasks: [EvalTask], channelMean: [Float], channelStd: [Float], clipSigma: Float,
+         recordIDs: [Int64]? = nil, leadNames: [String]? = nil) throws {
         func bad(_ m: String) -> EvalError {
             signals.deallocate()
             return .badData(path: source, message: m)
@@ -81,6 +89,14 @@ public final class EvalDataset {
             throw bad("labels/\(t.name) has \(t.labels.count) values, expected \(count) × \(t.labelCount)")
         }
         guard !tasks.isEmpty else { throw bad("no labels/<task> datasets: nothing to evaluate") }
+        guard recordIDs == nil || recordIDs!.count == count, leadNames == nil || leadNames!.count == channels else {
+            throw bad("\(recordIDs?.count ?? count) record ids / \(leadNames?.count ?? channels) lead names for \(count) records of \(channels) leads")
+        }
+        self.recordIDs = recordIDs ?? (0..<count).map(Int64.init)
+        self.leadNames = leadNames ?? (channels == 12 ? ECGPreprocessing.leadNames : (0..<channels).map { "lead\($0)" })
+        self.channelMean = channelMean
+        self.channelStd = channelStd
+        self.clipSigma = clipSigma
         self.source = source
         self.recordLength = recordLength
         self.channels = channels
@@ -142,7 +158,8 @@ public final class EvalDataset {
         }
         return try EvalDataset(source: path, taking: signals, count: rows.count, recordLength: reader.samples,
                                channels: reader.leads, folds: rows.map { Int(reader.folds[$0]) }, tasks: tasks,
-                               channelMean: reader.channelMean, channelStd: reader.channelStd, clipSigma: clipSigma)
+                               channelMean: reader.channelMean, channelStd: reader.channelStd, clipSigma: clipSigma,
+                               recordIDs: rows.map { reader.recordIDs[$0] }, leadNames: reader.leadNames)
     }
 
     deinit { signals.deallocate() }

@@ -28,15 +28,18 @@ public func evalCropPlan(recordLength: Int, patchSize: Int, cropSamples: Int = 1
 ///   - config: the encoder's architecture.
 ///   - data: the labelled, normalized records (load once, reuse).
 ///   - checkpoint / randomInit: only recorded in the report.
-///   - log: progress lines (nil = quiet).
+///   - log: per-run result lines (nil = quiet).
+///   - progress: the throttled "what runs now, ETA" line (nil = none).
+///   - artifacts: where to save each run's classifier / test predictions (nil = nowhere).
 public func evaluate(encoderWeights: UnsafeBufferPointer<Float>, config: ViTConfig, data: EvalDataset,
                      options: EvalOptions, checkpoint: String = "", randomInit: Bool = false,
-                     log: ((String) -> Void)? = nil, group: FeatureEncodingGroup? = nil) throws -> EvalReport {
+                     log: ((String) -> Void)? = nil, progress: EvalProgress? = nil,
+                     group: FeatureEncodingGroup? = nil, artifacts: EvalArtifactOptions? = nil) throws -> EvalReport {
     let start = ContinuousClock.now
     try options.validate()
     // Shared encoding (the trainer's periodic evaluation) is for the linear probe only: fine-tuning
     // trains the encoder itself, on rank 0.
-    if group != nil && options.modes != [.linear] {
+    if group != nil && options.modes.contains(where: { $0 != .linear }) {
         throw EvalError.badOption("evaluation shared over ranks supports --mode linear only")
     }
     try config.validate()
@@ -52,13 +55,18 @@ public func evaluate(encoderWeights: UnsafeBufferPointer<Float>, config: ViTConf
 
     var results: [TaskModeResult] = []
     var features: FrozenFeatures?
-    for mode in options.modes {
-        if mode == .linear && features == nil {
+    // The probes linear mode trained, by "task/seed": finetune_after_linear starts from them.
+    var trainedProbes: [String: [Float]] = [:]
+    // Linear first: finetune_after_linear needs its probes.
+    let modes = EvalMode.allCases.filter(options.modes.contains)
+    let needsFeatures = modes.contains(.linear) || modes.contains(.finetuneAfterLinear)
+    for mode in modes {
+        if needsFeatures && features == nil {
             var layout = ParameterLayout()
             let encoder = ViTEncoder(config: config, layout: &layout, prefix: "encoder.")
             let t0 = ContinuousClock.now
             features = try FrozenFeatures(encoder: encoder, weights: base, data: data, plan: plan, options: options, log: log,
-                                          group: group)
+                                          progress: progress, group: group)
             if let group, group.rank != 0 {   // this rank's part is done; rank 0 trains the probe
                 return EvalReport(checkpoint: checkpoint, data: data.source, model: config.name, randomInit: randomInit,
                                   options: options, results: [], seconds: secondsSince(start))
@@ -69,7 +77,9 @@ public func evaluate(encoderWeights: UnsafeBufferPointer<Float>, config: ViTConf
         }
         for task in tasks {
             let split = data.split(task)
-            var row = TaskModeResult(task: task.name, mode: mode, labelNames: task.labelNames, trainRecords: split.train.count,
+            // With --train-fraction each seed trains on its own subset, all of one size.
+            let trainRecords = split.trainSubset(fraction: options.trainFraction, task: task, seed: options.baseSeed).train.count
+            var row = TaskModeResult(task: task.name, mode: mode, labelNames: task.labelNames, trainRecords: trainRecords,
                                      valRecords: split.val.count, testRecords: split.test.count, seeds: [], note: nil)
             if split.train.isEmpty {
                 row.note = "no labelled training records (folds 1-8)"
@@ -78,12 +88,27 @@ public func evaluate(encoderWeights: UnsafeBufferPointer<Float>, config: ViTConf
                 continue
             }
             for s in 0..<options.seeds {
-                let run = HeadRun(task: task, split: split, seed: options.baseSeed &+ UInt64(s), options: options,
-                                  plan: plan, log: log)
-                let r: SeedResult
+                let seed = options.baseSeed &+ UInt64(s)
+                let run = HeadRun(task: task, split: split.trainSubset(fraction: options.trainFraction, task: task, seed: seed),
+                                  seed: seed, options: options, plan: plan, log: log, progress: progress)
+                let key = "\(task.name)/\(run.seed)"
+                let outcome: HeadOutcome
                 switch mode {
-                case .linear: r = runLinearProbe(run, features: features!, heads: config.heads)
-                case .finetune: r = runFineTune(run, config: config, encoderWeights: base, data: data)
+                case .linear:
+                    outcome = runLinearProbe(run, features: features!, heads: config.heads)
+                    trainedProbes[key] = outcome.probe
+                case .finetune:
+                    outcome = runFineTune(run, mode: .finetune, config: config, encoderWeights: base, data: data)
+                case .finetuneAfterLinear:
+                    // Without a linear row in this run, train the same probe linear mode would (not reported).
+                    let probe = trainedProbes[key] ?? runLinearProbe(run, features: features!, heads: config.heads).probe
+                    outcome = runFineTune(run, mode: .finetuneAfterLinear, config: config, encoderWeights: base, data: data,
+                                          initialProbe: probe)
+                }
+                var r = outcome.result
+                if let artifacts, !artifacts.isEmpty {
+                    try saveArtifacts(outcome, run: run, mode: mode, config: config, encoderWeights: base, data: data,
+                                      options: artifacts, into: &r)
                 }
                 log?(String(format: "%@ %@ seed %llu: val AUC %@ test AUC %@ (best step %d, %.1f s)", task.name, mode.rawValue,
                             r.seed, r.valAUC.map { String(format: "%.4f", $0) } ?? "n/a",

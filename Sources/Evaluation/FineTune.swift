@@ -1,23 +1,31 @@
 import ECGData
 import Model
 
-// Fine-tuning: the whole encoder and a fresh attentive probe trained together with AdamW, linear
-// warmup then cosine decay (1e-3 → 1e-5 by default), gradient clipping on the global norm of all
-// parameters. Every step draws one random 2.5 s crop per record (offset a pure function of
-// (seed, step, slot)). Validation on fold 9 every `validateEvery` steps keeps the best encoder +
-// probe; fold 10 is scored once with that copy.
+// Fine-tuning: the whole encoder and an attentive probe trained together with AdamW, linear
+// warm-up then cosine decay, optional gradient clipping on the global norm of all parameters.
+// Two modes share this loop (settings in Options.swift, from the paper's configs/eval/*.yaml):
+//   finetune               a fresh probe (1e-3 → 1e-5, 10,000 steps; ST-MEM-style);
+//   finetune_after_linear  starts from the probe the linear mode trained (1e-4 → 1e-6, 5,000 steps).
+// Every step draws one random 2.5 s crop per record (offset a pure function of (seed, step, slot)).
+// Validation on fold 9 every `validateEvery` steps keeps the best encoder + probe; fold 10 is
+// scored once with that copy.
 
-/// One fine-tuning run (task, seed) starting from `encoderWeights` (the encoder's own flat layout).
-func runFineTune(_ run: HeadRun, config: ViTConfig, encoderWeights: UnsafePointer<Float>, data: EvalDataset) -> SeedResult {
+/// One fine-tuning run (task, seed) starting from `encoderWeights` (the encoder's own flat layout)
+/// and, for finetune_after_linear, the trained probe `initialProbe`.
+func runFineTune(_ run: HeadRun, mode: EvalMode = .finetune, config: ViTConfig, encoderWeights: UnsafePointer<Float>,
+                 data: EvalDataset, initialProbe: [Float]? = nil) -> HeadOutcome {
     let task = run.task, L = task.labelCount, options = run.options, plan = run.plan
-    // One layout: encoder at offset 0 (same relative offsets as the source), then the probe.
-    var layout = ParameterLayout()
-    let encoder = ViTEncoder(config: config, layout: &layout, prefix: "encoder.")
-    let probe = AttentiveProbe(dim: config.dim, heads: config.heads, labels: L, layout: &layout, prefix: "probe.")
+    let network = ClassifierNetwork(config: config, labels: L)
+    let encoder = network.encoder, probe = network.probe, layout = network.layout
     let store = ParameterStore(layout: layout)
-    store.values.update(from: encoderWeights, count: encoder.parameterRange.upperBound)
-    probe.initialize(store.values, seed: run.seed)
-    var loop = HeadTrainingLoop(run: run, layout: layout, mode: .finetune)
+    store.values.update(from: encoderWeights, count: network.encoderCount)
+    if let initialProbe {
+        precondition(initialProbe.count == network.probeRange.count, "trained probe does not match the probe layout")
+        (store.values + network.probeRange.lowerBound).update(from: initialProbe, count: initialProbe.count)
+    } else {
+        probe.initialize(store.values, seed: run.seed)
+    }
+    var loop = HeadTrainingLoop(run: run, layout: layout, mode: mode)
     let batch = loop.batch
 
     let cropFloats = plan.cropLength * data.channels
@@ -54,23 +62,36 @@ func runFineTune(_ run: HeadRun, config: ViTConfig, encoderWeights: UnsafePointe
                                    labelCount: L)
             loop.offer(score, after: step, store: store)
         }
+        if loop.stops(after: step) { break }
     }
     loop.restoreBest(into: store)
     let test = recordLogitsEncoder(encoder: encoder, probe: probe, weights: store.values, data: data, plan: plan,
                                    labelCount: L, records: run.split.test, batchCrops: options.encodeBatchCrops)
-    return loop.result(testLogits: test)
+    let all = UnsafeBufferPointer(start: store.values, count: store.count)
+    return HeadOutcome(result: loop.result(testLogits: test), testLogits: test,
+                       probe: Array(all[network.probeRange]), trainedNetwork: Array(all))
 }
 
 /// Record-level logits of encoder + probe: the mean over the evaluation windows of each record.
 func recordLogitsEncoder(encoder: ViTEncoder, probe: AttentiveProbe, weights: UnsafePointer<Float>, data: EvalDataset,
                          plan: CropPlan, labelCount: Int, records: [Int], batchCrops: Int) -> [Float] {
-    guard !records.isEmpty else { return [] }
+    classifierLogits(encoder: encoder, probe: probe, weights: weights, plan: plan, channels: data.channels,
+                     records: records.count, batchCrops: batchCrops, recordSignal: { data.signal(records[$0]) })
+}
+
+/// Record-level logits of a classifier (encoder + probe in one flat buffer) on normalized records:
+/// the evaluation's 7-window average. The one forward path of validation, test and `predict`.
+public func classifierLogits(encoder: ViTEncoder, probe: AttentiveProbe, weights: UnsafePointer<Float>, plan: CropPlan,
+                             channels: Int, records: Int, batchCrops: Int,
+                             recordSignal: (Int) -> UnsafePointer<Float>) -> [Float] {
+    guard records > 0 else { return [] }
     let saved = encoder.keepsActivationsForBackward
     encoder.keepsActivationsForBackward = false
     defer { encoder.keepsActivationsForBackward = saved }
     let tokens = encoder.config.tokens(forSamples: plan.cropLength)
-    return aggregateCropLogits(records: records.count, labelCount: labelCount, channels: data.channels, plan: plan,
-                               batchCrops: batchCrops, recordSignal: { data.signal(records[$0]) },
+    let labelCount = probe.labelCount
+    return aggregateCropLogits(records: records, labelCount: labelCount, channels: channels, plan: plan,
+                               batchCrops: batchCrops, recordSignal: recordSignal,
                                forward: { crops, count, out in
         let features = encoder.forward(weights: weights, input: crops, batch: count, samples: plan.cropLength)
         let logits = probe.forward(weights: weights, tokens: features, batch: count, tokenCount: tokens)

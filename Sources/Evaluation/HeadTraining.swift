@@ -86,6 +86,8 @@ struct HeadRun {
     let options: EvalOptions
     let plan: CropPlan
     let log: ((String) -> Void)?
+    /// The throttled progress line (nil = none, e.g. the trainer's periodic evaluation).
+    var progress: EvalProgress? = nil
 
     /// The result row of a run once its test logits are known.
     func result(best: BestKeeper, valScore: LogitScore?, testLogits: [Float], stepsRun: Int,
@@ -97,6 +99,18 @@ struct HeadRun {
                           testSkippedLabels: test.auc.skippedLabels.map { task.labelNames[$0] },
                           testPerLabel: test.auc.perLabel, seconds: seconds)
     }
+}
+
+/// A finished run: its result row, the record-level test logits of the kept (best-validation)
+/// parameters, and those parameters.
+struct HeadOutcome {
+    var result: SeedResult
+    /// [test records × labels], rows in `split.test` order.
+    var testLogits: [Float]
+    /// The probe's parameters (its own range of `ClassifierNetwork`'s layout).
+    var probe: [Float]
+    /// The whole classifier (encoder + probe) when the encoder was trained; nil = the frozen input encoder.
+    var trainedNetwork: [Float]?
 }
 
 /// Mean of the last few training losses (a single step's loss is noisy).
@@ -122,21 +136,35 @@ struct HeadTrainingLoop {
     private let optimizer: AdamW
     private let schedule: TrainingSchedule
     private let interval: Int
+    private let gradClip: Float
+    private let patience: Int
     private let start = ContinuousClock.now
     private var sampler: EpochSampler
     private var best = BestKeeper()
     private var bestScore: LogitScore?
     private var running = RunningLoss()
+    private var stepsRun = 0
 
     init(run: HeadRun, layout: ParameterLayout, mode: EvalMode) {
         self.run = run
         self.mode = mode
-        steps = run.options.steps(mode: mode)
+        let settings = run.options.headProtocol(mode)
+        steps = settings.steps
         batch = run.options.batchSize
-        optimizer = AdamW(layout: layout, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
-        schedule = run.options.schedule(mode: mode)
+        // PyTorch's AdamW epsilon, which the paper's finetune.py uses.
+        optimizer = AdamW(layout: layout, beta1: 0.9, beta2: Float(settings.beta2), epsilon: 1e-8)
+        schedule = settings.schedule
+        gradClip = Float(settings.gradClip)
+        patience = settings.earlyStoppingPatience
         interval = run.options.validationInterval(steps: steps)
         sampler = EpochSampler(items: run.split.train, seed: run.seed)
+        reportProgress(done: 0)
+    }
+
+    /// The progress line's view of this run: seeds counted from 1 for people.
+    private func reportProgress(done: Int) {
+        run.progress?.update(.training(task: run.task.name, mode: mode, seed: Int(run.seed &- run.options.baseSeed) + 1,
+                                       seeds: run.options.seeds, done: done, total: steps))
     }
 
     /// The training records of `step`.
@@ -145,8 +173,10 @@ struct HeadTrainingLoop {
     /// With the gradients of `step` in `store.grads`: clip, AdamW step, and note the loss.
     mutating func update(_ store: ParameterStore, step: Int, loss: Float) {
         running.add(Double(loss))
-        clipGradientNorm(store.grads, count: store.count, maxNorm: run.options.gradClip)
+        stepsRun = step + 1
+        if gradClip > 0 { clipGradientNorm(store.grads, count: store.count, maxNorm: gradClip) }
         optimizer.step(store, lr: schedule.learningRate(step: step), weightDecay: schedule.weightDecay(step: step))
+        reportProgress(done: step + 1)
     }
 
     /// Whether the parameters after `step` are validated.
@@ -160,12 +190,18 @@ struct HeadTrainingLoop {
                         run.seed, step + 1, steps, running.mean, score.auc.macro.map { String(format: "%.4f", $0) } ?? "n/a"))
     }
 
+    /// Early stopping as in the paper's finetune.py: after a validation, stop once the best
+    /// head is `earlyStoppingPatience` steps old.
+    func stops(after step: Int) -> Bool {
+        patience > 0 && validates(after: step) && best.step >= 0 && (step + 1) - best.step >= patience
+    }
+
     /// Puts the best validated parameters back into `store`.
     func restoreBest(into store: ParameterStore) { best.restore(into: store.values) }
 
     /// The result row once the test logits of the restored parameters are known.
     func result(testLogits: [Float]) -> SeedResult {
-        run.result(best: best, valScore: bestScore, testLogits: testLogits, stepsRun: steps,
+        run.result(best: best, valScore: bestScore, testLogits: testLogits, stepsRun: stepsRun,
                    finalTrainLoss: running.mean, seconds: secondsSince(start))
     }
 }

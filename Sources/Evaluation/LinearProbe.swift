@@ -27,7 +27,8 @@ final class FrozenFeatures {
     /// With a `group` every rank encodes a share of the crops and only rank 0 keeps the pools
     /// (the others hold none: their accessors must not be used).
     init(encoder: ViTEncoder, weights: UnsafePointer<Float>, data: EvalDataset, plan: CropPlan,
-         options: EvalOptions, log: ((String) -> Void)?, group: FeatureEncodingGroup? = nil) throws {
+         options: EvalOptions, log: ((String) -> Void)?, progress: EvalProgress? = nil,
+         group: FeatureEncodingGroup? = nil) throws {
         let config = encoder.config
         tokens = config.tokens(forSamples: plan.cropLength)
         dim = config.dim
@@ -63,10 +64,14 @@ final class FrozenFeatures {
         let savedKeep = encoder.keepsActivationsForBackward
         encoder.keepsActivationsForBackward = false
         defer { encoder.keepsActivationsForBackward = savedKeep }
+        let total = trainList.count + evalList.count
+        progress?.update(.encoding(done: 0, total: total))
         try encodeCrops(encoder: encoder, weights: weights, data: data, plan: plan, crops: trainList,
-                        batch: options.encodeBatchCrops, into: trainPool, group: group)
+                        batch: options.encodeBatchCrops, into: trainPool, group: group,
+                        encoded: { progress?.update(.encoding(done: $0, total: total)) })
         try encodeCrops(encoder: encoder, weights: weights, data: data, plan: plan, crops: evalList,
-                        batch: options.encodeBatchCrops, into: evalPool, group: group)
+                        batch: options.encodeBatchCrops, into: evalPool, group: group,
+                        encoded: { progress?.update(.encoding(done: trainList.count + $0, total: total)) })
     }
 
     deinit {
@@ -87,10 +92,11 @@ final class FrozenFeatures {
 
 /// Encoder output for a list of (record, offset) crops, written back to back into `out`. With a
 /// `group`, this rank encodes only its share of the batches (`batchShare`) and rank 0 gathers all;
-/// `out` then needs room for everything on rank 0 only.
+/// `out` then needs room for everything on rank 0 only. `encoded` hears how many of this rank's
+/// crops are done after each batch.
 func encodeCrops(encoder: ViTEncoder, weights: UnsafePointer<Float>, data: EvalDataset, plan: CropPlan,
                  crops: [(Int, Int)], batch: Int, into out: UnsafeMutablePointer<Float>,
-                 group: FeatureEncodingGroup? = nil) throws {
+                 group: FeatureEncodingGroup? = nil, encoded: ((Int) -> Void)? = nil) throws {
     let chunk = max(1, batch)
     let cropFloats = plan.cropLength * data.channels
     let input = UnsafeMutablePointer<Float>.allocate(capacity: chunk * cropFloats)
@@ -112,6 +118,7 @@ func encodeCrops(encoder: ViTEncoder, weights: UnsafePointer<Float>, data: EvalD
         let tokens = encoder.forward(weights: weights, input: input, batch: n, samples: plan.cropLength)
         (local + (first - mine.lowerBound) * perCrop).update(from: tokens, count: n * perCrop)
         first += n
+        encoded?(first - mine.lowerBound)
     }
     if let group, size > 1 {
         let counts = (0..<size).map { batchShare(count: crops.count, batch: chunk, rank: $0, size: size).count * perCrop }
@@ -119,9 +126,11 @@ func encodeCrops(encoder: ViTEncoder, weights: UnsafePointer<Float>, data: EvalD
     }
 }
 
-/// One linear-probe run (task, seed) on cached features. Returns the per-seed result.
-func runLinearProbe(_ run: HeadRun, features: FrozenFeatures, heads: Int) -> SeedResult {
+/// One linear-probe run (task, seed) on cached features: the result row, test logits and the kept probe.
+func runLinearProbe(_ run: HeadRun, features: FrozenFeatures, heads: Int) -> HeadOutcome {
     let task = run.task, L = task.labelCount
+    // The probe alone; its parameters are the probe range of `ClassifierNetwork` (declared after
+    // the encoder there, contiguous in both).
     var layout = ParameterLayout()
     let probe = AttentiveProbe(dim: features.dim, heads: heads, labels: L, layout: &layout, prefix: "probe.")
     let store = ParameterStore(layout: layout)
@@ -152,10 +161,12 @@ func runLinearProbe(_ run: HeadRun, features: FrozenFeatures, heads: Int) -> See
             let score = scoreLinear(probe: probe, weights: store.values, features: features, task: task, records: run.split.val)
             loop.offer(score, after: step, store: store)
         }
+        if loop.stops(after: step) { break }
     }
     loop.restoreBest(into: store)
     let test = recordLogitsLinear(probe: probe, weights: store.values, features: features, labelCount: L, records: run.split.test)
-    return loop.result(testLogits: test)
+    return HeadOutcome(result: loop.result(testLogits: test), testLogits: test,
+                       probe: Array(UnsafeBufferPointer(start: store.values, count: store.count)), trainedNetwork: nil)
 }
 
 /// Record-level logits (mean over the evaluation windows) of the probe on cached features.

@@ -1,8 +1,73 @@
 import ECGData
 import Model
 
-/// Settings of an evaluation run. Defaults follow the paper's protocol (5,000 linear-probe steps,
-/// 10,000 fine-tuning steps, AdamW wd 0.1, clip 1.0); smoke tests shrink the step counts.
+/// The training settings of one evaluation mode. Defaults (see `EvalOptions`) are the values of the
+/// ECG-JEPA paper code's configs/eval/*.yaml; docs/evaluation.md has the table.
+public struct HeadProtocol: Codable, Sendable, Equatable {
+    public var steps: Int
+    /// Peak learning rate (reached after the warm-up), then cosine to `finalLearningRate`.
+    public var learningRate: Double
+    public var finalLearningRate: Double
+    /// Linear warm-up from `warmupStartLR` to `learningRate` over this many steps.
+    public var warmupSteps: Int
+    public var warmupStartLR: Double
+    public var weightDecay: Double
+    /// AdamW's second-moment decay (beta1 is 0.9 everywhere).
+    public var beta2: Double
+    /// Maximum global gradient norm; 0 = no clipping (configs/eval/finetune.yaml: gradient_clip 0).
+    public var gradClip: Double
+    /// Stop when the best validation score is this many steps old; 0 = never.
+    public var earlyStoppingPatience: Int
+
+    public init(steps: Int, learningRate: Double, finalLearningRate: Double, warmupSteps: Int, warmupStartLR: Double = 1e-6,
+                weightDecay: Double, beta2: Double, gradClip: Double, earlyStoppingPatience: Int) {
+        self.steps = steps
+        self.learningRate = learningRate
+        self.finalLearningRate = finalLearningRate
+        self.warmupSteps = warmupSteps
+        self.warmupStartLR = warmupStartLR
+        self.weightDecay = weightDecay
+        self.beta2 = beta2
+        self.gradClip = gradClip
+        self.earlyStoppingPatience = earlyStoppingPatience
+    }
+
+    /// configs/eval/linear.yaml: frozen encoder, attentive pooling, 5,000 steps, constant LR 1e-3
+    /// (learning_rate = final_learning_rate = 1e-3, no warm-up), weight decay 0.1, betas
+    /// (0.9, 0.999), gradient clip 1.0, early_stopping_patience 5000 (= never within 5,000 steps).
+    public static let paperLinear = HeadProtocol(steps: 5_000, learningRate: 1e-3, finalLearningRate: 1e-3, warmupSteps: 0,
+                                                 weightDecay: 0.1, beta2: 0.999, gradClip: 1.0, earlyStoppingPatience: 5_000)
+    /// configs/eval/finetune_after_linear.yaml: starts from the trained probe, 5,000 steps, LR 1e-4
+    /// → 1e-6 cosine after 200 warm-up steps (from 1e-6, finetune.py's warmup_start_value), weight
+    /// decay 0, betas (0.9, 0.999), gradient clip 1.0, early_stopping_patience 2000.
+    public static let paperFinetuneAfterLinear = HeadProtocol(steps: 5_000, learningRate: 1e-4, finalLearningRate: 1e-6,
+                                                              warmupSteps: 200, weightDecay: 0, beta2: 0.999, gradClip: 1.0,
+                                                              earlyStoppingPatience: 2_000)
+    /// configs/eval/finetune.yaml (the ST-MEM-style fine-tuning from the pre-trained encoder and a
+    /// fresh head): 10,000 steps, LR 1e-3 → 1e-5 after 200 warm-up steps, weight decay 0.01, betas
+    /// (0.9, 0.99), no gradient clipping, early_stopping_patience 2000.
+    public static let paperFinetune = HeadProtocol(steps: 10_000, learningRate: 1e-3, finalLearningRate: 1e-5, warmupSteps: 200,
+                                                   weightDecay: 0.01, beta2: 0.99, gradClip: 0, earlyStoppingPatience: 2_000)
+
+    var schedule: TrainingSchedule {
+        TrainingSchedule(warmupSteps: min(warmupSteps, steps), totalSteps: steps, lrStart: warmupSteps > 0 ? warmupStartLR : learningRate,
+                         lrPeak: learningRate, lrFinal: finalLearningRate, weightDecayStart: weightDecay, weightDecayEnd: weightDecay)
+    }
+
+    func validate(_ flag: String) throws {
+        func fail(_ m: String) -> EvalError { EvalError.badOption(m) }
+        if steps < 1 { throw fail("--\(flag)-steps must be at least 1 (got \(steps))") }
+        if !(learningRate > 0) || !(finalLearningRate >= 0) { throw fail("--\(flag) learning rates must be positive") }
+        if warmupSteps < 0 { throw fail("--\(flag)-warmup-steps must not be negative") }
+        if !(weightDecay >= 0) { throw fail("--\(flag) weight decay must not be negative") }
+        if !(gradClip >= 0) { throw fail("--\(flag) gradient clip must be ≥ 0 (0 = off)") }
+        if !(beta2 > 0 && beta2 < 1) { throw fail("--\(flag) beta2 must be in (0, 1)") }
+        if earlyStoppingPatience < 0 { throw fail("early-stopping patience must not be negative") }
+    }
+}
+
+/// Settings of an evaluation run. Defaults follow the paper's protocol (configs/eval/*.yaml of the
+/// ECG-JEPA code, quoted in `HeadProtocol`); smoke tests shrink the step counts.
 public struct EvalOptions: Codable, Sendable, Equatable {
     /// Label tasks to evaluate; empty = every `labels/<task>` in the file.
     public var tasks: [String] = []
@@ -11,23 +76,15 @@ public struct EvalOptions: Codable, Sendable, Equatable {
     public var seeds: Int = 1
     public var baseSeed: UInt64 = 0
 
-    public var linearSteps: Int = 5_000
-    public var finetuneSteps: Int = 10_000
-    /// Records per optimizer step (one random 2.5 s crop each).
-    public var batchSize: Int = 64
+    public var linear = HeadProtocol.paperLinear
+    public var finetune = HeadProtocol.paperFinetune
+    public var finetuneAfterLinear = HeadProtocol.paperFinetuneAfterLinear
+    /// Records per optimizer step (one random 2.5 s crop each); batch_size 128 in every configs/eval file.
+    public var batchSize: Int = 128
 
-    /// Linear probe: cosine from `linearLR` to `linearFinalLR`, no warmup.
-    public var linearLR: Double = 1e-3
-    public var linearFinalLR: Double = 0
-    /// Fine-tuning: linear warmup over `finetuneWarmupFraction` of the steps, then cosine to the final LR.
-    public var finetuneLR: Double = 1e-3
-    public var finetuneFinalLR: Double = 1e-5
-    public var finetuneWarmupFraction: Double = 0.1
-    public var weightDecay: Double = 0.1
-    public var gradClip: Float = 1.0
-
-    /// Validate (fold 9) every this many steps and keep the best head; 0 = 20 times per run.
-    public var validateEvery: Int = 0
+    /// Validate (fold 9) every this many steps and keep the best head (checkpoint_interval 100 in
+    /// configs/eval/*.yaml); 0 = 20 times per run.
+    public var validateEvery: Int = 100
     /// Linear mode caches encoder tokens of this many random crops per training record
     /// (the frozen encoder runs once per crop instead of once per step).
     public var cropsPerRecord: Int = 4
@@ -39,38 +96,47 @@ public struct EvalOptions: Codable, Sendable, Equatable {
     public var cropSamples: Int = 1250
     /// Normalized signals are clipped to ±this many training-fold standard deviations.
     public var clipSigma: Float = 5
+    /// Label efficiency: heads train on this seeded stratified share of the training folds
+    /// (`EvalSplit.trainSubset`; 1 = all of them).
+    public var trainFraction: Double = 1
 
     public init() {}
+
+    // Shorthands kept for callers written before the per-mode protocols.
+    public var linearSteps: Int { get { linear.steps } set { linear.steps = newValue } }
+    public var finetuneSteps: Int { get { finetune.steps } set { finetune.steps = newValue } }
+    public var linearLR: Double { get { linear.learningRate } set { linear.learningRate = newValue } }
+    public var finetuneLR: Double { get { finetune.learningRate } set { finetune.learningRate = newValue } }
 
     func validationInterval(steps: Int) -> Int {
         validateEvery > 0 ? validateEvery : max(1, steps / 20)
     }
 
-    func schedule(mode: EvalMode) -> TrainingSchedule {
+    func headProtocol(_ mode: EvalMode) -> HeadProtocol {
         switch mode {
-        case .linear:
-            return TrainingSchedule(warmupSteps: 0, totalSteps: linearSteps, lrStart: linearLR, lrPeak: linearLR,
-                                    lrFinal: linearFinalLR, weightDecayStart: weightDecay, weightDecayEnd: weightDecay)
-        case .finetune:
-            let warmup = Int((Double(finetuneSteps) * finetuneWarmupFraction).rounded())
-            return TrainingSchedule(warmupSteps: warmup, totalSteps: finetuneSteps, lrStart: 0, lrPeak: finetuneLR,
-                                    lrFinal: finetuneFinalLR, weightDecayStart: weightDecay, weightDecayEnd: weightDecay)
+        case .linear: return linear
+        case .finetune: return finetune
+        case .finetuneAfterLinear: return finetuneAfterLinear
         }
     }
 
-    func steps(mode: EvalMode) -> Int { mode == .linear ? linearSteps : finetuneSteps }
+    func schedule(mode: EvalMode) -> TrainingSchedule { headProtocol(mode).schedule }
+
+    func steps(mode: EvalMode) -> Int { headProtocol(mode).steps }
 
     /// Checks ranges; errors name the offending setting.
     public func validate() throws {
         func fail(_ m: String) -> EvalError { EvalError.badOption(m) }
         if seeds < 1 { throw fail("--seeds must be at least 1 (got \(seeds))") }
         if batchSize < 1 { throw fail("--batch-size must be at least 1 (got \(batchSize))") }
-        if linearSteps < 1 && modes.contains(.linear) { throw fail("--linear-steps must be at least 1") }
-        if finetuneSteps < 1 && modes.contains(.finetune) { throw fail("--finetune-steps must be at least 1") }
+        if validateEvery < 0 { throw fail("--validate-every must not be negative") }
         if cropsPerRecord < 1 { throw fail("--crops-per-record must be at least 1") }
-        if !(linearLR > 0 && finetuneLR > 0) { throw fail("learning rates must be positive") }
-        if !(gradClip > 0) { throw fail("--grad-clip must be positive") }
         if modes.isEmpty { throw fail("no evaluation mode selected") }
+        // finetune_after_linear trains the linear probe first, with the linear protocol.
+        if modes.contains(.linear) || modes.contains(.finetuneAfterLinear) { try linear.validate("linear") }
+        if modes.contains(.finetune) { try finetune.validate("finetune") }
+        if modes.contains(.finetuneAfterLinear) { try finetuneAfterLinear.validate("after-linear") }
+        if !(trainFraction > 0 && trainFraction <= 1) { throw fail("--train-fraction must be in (0, 1] (got \(trainFraction))") }
     }
 }
 

@@ -9,8 +9,10 @@ import Model
 public enum EvalMode: String, Codable, CaseIterable, Sendable {
     /// Attentive probe trained on the frozen encoder ("linear evaluation").
     case linear
-    /// Encoder and probe trained together.
+    /// Encoder and a fresh probe trained together (configs/eval/finetune.yaml, ST-MEM-style).
     case finetune
+    /// Encoder and the trained linear-mode probe trained together (configs/eval/finetune_after_linear.yaml).
+    case finetuneAfterLinear = "finetune_after_linear"
 }
 
 /// One training run of one head on one task with one seed.
@@ -29,6 +31,9 @@ public struct SeedResult: Codable, Sendable, Equatable {
     /// Per-label test AUC of the kept head (nil = undefined in the test fold).
     public var testPerLabel: [Double?]
     public var seconds: Double
+    /// The saved best-validation classifier and test-fold predictions, relative to the report's folder.
+    public var classifier: String? = nil
+    public var testPredictions: String? = nil
 }
 
 /// All seeds of one (task, mode) pair.
@@ -45,9 +50,15 @@ public struct TaskModeResult: Codable, Sendable {
 
     public var val: MeanStd { MeanStd(seeds.compactMap(\.valAUC)) }
     public var test: MeanStd { MeanStd(seeds.compactMap(\.testAUC)) }
+
+    /// Labels the test macro AUC averages (those with both classes in fold 10); the test fold is
+    /// the same for every seed, so the first seed's count holds for all.
+    public var scoredLabels: Int { labelNames.count - (seeds.first?.testSkippedLabels.count ?? labelNames.count) }
+    var scoredLabelsText: String { seeds.isEmpty ? "–" : "\(scoredLabels) of \(labelNames.count)" }
 }
 
-/// Mean and sample standard deviation (n − 1 in the denominator; 0 for a single value).
+/// Mean and sample standard deviation (n − 1 in the denominator; 0 for a single value, which is
+/// never printed: a single seed has no spread).
 public struct MeanStd: Codable, Sendable, Equatable {
     public var mean: Double?
     public var std: Double?
@@ -66,9 +77,11 @@ public struct MeanStd: Codable, Sendable, Equatable {
         }
     }
 
+    /// Three decimals; "± sd" only when there are two or more values (one seed has no spread).
     public var formatted: String {
-        guard let mean, let std else { return "n/a" }
-        return String(format: "%.4f ± %.4f", mean, std)
+        guard let mean else { return "n/a" }
+        if count >= 2, let std { return String(format: "%.3f ± %.3f", mean, std) }
+        return String(format: "%.3f", mean)
     }
 }
 
@@ -95,30 +108,89 @@ public struct EvalReport: Codable, Sendable {
     public var markdown: String {
         var lines: [String] = []
         let encoder = randomInit ? "random init (\(model))" : "`\(checkpoint)` (\(model))"
-        lines.append("# PTB-XL evaluation")
+        lines.append("# Evaluation (PTB-XL protocol)")
         lines.append("")
-        lines.append("Encoder: \(encoder). Data: `\(data)`. Macro ROC-AUC, mean ± std over seeds "
-                     + "(val = fold 9, used to pick the head; test = fold 10).")
+        lines.append("Encoder: \(encoder). Data: `\(data)`. Macro ROC-AUC of each task's labels; "
+                     + "val = fold 9 (picks the head), test = fold 10. \(EvalReport.seedsSentence(options.seeds))")
         lines.append("")
-        lines.append("| task | mode | labels | train/val/test | seeds | val AUC | test AUC | test labels skipped |")
+        lines.append("| task | mode | labels | records train/val/test | seeds | val AUC | test AUC | test labels scored |")
         lines.append("|---|---|---:|---:|---:|---:|---:|---:|")
         for r in results {
-            let skipped = r.seeds.first?.testSkippedLabels.count ?? 0
             lines.append("| \(r.task) | \(r.mode.rawValue) | \(r.labelNames.count) | "
                          + "\(r.trainRecords)/\(r.valRecords)/\(r.testRecords) | \(r.seeds.count) | "
-                         + "\(r.val.formatted) | \(r.test.formatted) | \(r.note ?? String(skipped)) |")
+                         + "\(r.val.formatted) | \(r.test.formatted) | \(r.note ?? r.scoredLabelsText) |")
         }
         lines.append("")
+        lines.append(contentsOf: EvalReport.legend(for: results))
         lines.append(String(format: "Total time %.1f s.", seconds))
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Explains the parts of a table a newcomer cannot read unaided; a line appears only when the
+    /// table needs it (shared by the evaluation table and the pre-trained vs random-init table).
+    static func legend(for rows: [TaskModeResult], showsValidation: Bool = true) -> [String] {
+        var lines: [String] = []
+        lines.append("- mode: linear = attentive probe trained on the frozen encoder; finetune = encoder and probe trained together.")
+        let seeded = rows.filter { !$0.seeds.isEmpty }
+        if seeded.contains(where: { $0.val.mean == nil || $0.test.mean == nil }) {
+            lines.append("- n/a = the test fold\(showsValidation ? " (for val AUC: the val fold)" : "") has no positive "
+                         + "(or no negative) record for any label of this task, so no AUC is defined.")
+        }
+        if seeded.contains(where: { $0.scoredLabels < $0.labelNames.count }) {
+            lines.append("- test labels scored = labels with both a positive and a negative record in the test fold; "
+                         + "the macro AUC averages only those.")
+        }
+        if let smallest = seeded.map(\.testRecords).min(), smallest < EvalReport.fewTestRecords {
+            lines.append("- Test folds of fewer than \(EvalReport.fewTestRecords) records (here as few as \(smallest)) give AUCs "
+                         + "that mostly reflect which records landed there: they show that the pipeline runs, not how good the encoder is.")
+        }
+        if rows.contains(where: { $0.note != nil }) {
+            lines.append("- A row with a note was not trained; the note says why.")
+        }
+        lines.append("")
+        return lines
+    }
+
+    /// Says how seeds are summarised: "± sd" needs two or more.
+    static func seedsSentence(_ seeds: Int) -> String {
+        seeds >= 2 ? "Mean ± sd over \(seeds) seeds." : "1 seed: each number is that seed's AUC, with no spread (--seeds 3 gives mean and sd)."
+    }
+
+    /// Below this many test records the legend warns that AUCs say little.
+    static let fewTestRecords = 50
+
     public func jsonData() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = EvalReport.nonConformingFloats
         return try encoder.encode(self)
+    }
+
+    /// How non-finite numbers appear in eval.json (written and read back the same way).
+    static let nonConformingFloats = JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
+        positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+
+    /// Reads an `eval.json` written by `write(toDirectory:)`; errors name the file and the problem.
+    public static func read(path: String) throws -> EvalReport {
+        let bytes = try readFileBytes(path)
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do {
+            return try decoder.decode(EvalReport.self, from: Data(bytes))
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw FileError(path, "not an eval.json of ecg-dist eval: missing '\(key.stringValue)' at \(codingPath(context))")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw FileError(path, "not an eval.json of ecg-dist eval: wrong type at \(codingPath(context))")
+        } catch let DecodingError.valueNotFound(_, context) {
+            throw FileError(path, "not an eval.json of ecg-dist eval: missing value at \(codingPath(context))")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw FileError(path, context.codingPath.isEmpty ? "not valid JSON" : "bad value at \(codingPath(context))")
+        }
+    }
+
+    private static func codingPath(_ context: DecodingError.Context) -> String {
+        let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        return path.isEmpty ? "the top level" : String(path.drop { $0 == "." })
     }
 
     /// Writes `<dir>/eval.json` and `<dir>/eval.md`, each atomically (temp file + rename).

@@ -54,7 +54,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 
 /// Named streams so different consumers of one seed never share random numbers.
 public enum RNGStream: UInt64, Sendable {
-    case weightInit = 1, mask = 2, shuffle = 3, crop = 4, probe = 5, synth = 6, dropout = 7, maskLayout = 8
+    case weightInit = 1, mask = 2, shuffle = 3, crop = 4, probe = 5, synth = 6, dropout = 7, maskLayout = 8, mixture = 9
 }
 
 import Glibc

@@ -6,11 +6,29 @@ import Foundation
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Summarise a corpus HDF5 file: records, leads, rate, folds, label counts per task.")
+        abstract: "Summarise a corpus HDF5 file: records, leads, rate, folds, label counts per task.",
+        discussion: """
+            `ecg-dist info --overlap A.h5 B.h5` instead reports the records of A whose signal equals a \
+            record of B (content hashes: samples rounded to 1 µV), per fold of B, and lists the first \
+            pairs; `--folds 9,10` counts only B's records in those folds.
+            """)
 
-    @Argument(help: "Corpus file (.h5).") var file: String
+    @Argument(help: "Corpus file (.h5); with --overlap two files.") var files: [String]
+    @Flag(help: "Report records of the first corpus that also occur in the second.") var overlap = false
+    @Option(help: "With --overlap: only records of the second corpus in these folds (e.g. 9,10).") var folds: String?
+
+    func validate() throws {
+        if overlap {
+            guard files.count == 2 else { throw ValidationError("--overlap compares two corpora: info --overlap A.h5 B.h5") }
+        } else {
+            guard files.count == 1 else { throw ValidationError("info takes one corpus file (or --overlap A.h5 B.h5)") }
+            guard folds == nil else { throw ValidationError("--folds needs --overlap") }
+        }
+    }
 
     func run() throws {
+        if overlap { return try reportOverlap() }
+        let file = files[0]
         let corpus = try CorpusReader(path: file)
         print("file           \(file)")
         print("source         \(corpus.source)")
@@ -41,4 +59,33 @@ struct Info: ParsableCommand {
             print("    " + (present.isEmpty ? "(no positives)" : present.joined(separator: " ")))
         }
     }
+
+    func reportOverlap() throws {
+        let a = try CorpusReader(path: files[0]), b = try CorpusReader(path: files[1])
+        let foldSet = try folds.map { try parseFolds($0, flag: "--folds") }
+        let found = try CorpusOverlap(a, b, folds: foldSet)
+        let scope = foldSet.map { " (folds \($0.sorted().map(String.init).joined(separator: ",")))" } ?? ""
+        print("\(files[0]): \(a.count) records; \(files[1])\(scope): compared by content hash")
+        var perFold: [Int32: Int] = [:]
+        for m in found.matches { perFold[m.otherFold, default: 0] += 1 }
+        print("duplicates     \(found.matches.count) of \(a.count) records of \(files[0]) occur in \(files[1])\(scope)")
+        if !perFold.isEmpty {
+            print("by fold        " + perFold.keys.sorted().map { "\($0):\(perFold[$0]!)" }.joined(separator: " "))
+            print("first          " + found.summary(limit: 10))
+        }
+    }
+}
+
+/// "9,10" or "1-8" or "1-8,10" → the fold numbers.
+func parseFolds(_ text: String, flag: String) throws -> Set<Int32> {
+    var folds = Set<Int32>()
+    for part in text.split(separator: ",") {
+        let ends = part.split(separator: "-", omittingEmptySubsequences: false).map { Int32($0.trimmingCharacters(in: .whitespaces)) }
+        guard (1...2).contains(ends.count), let lo = ends.first!, let hi = ends.last!, lo <= hi else {
+            throw ValidationError("\(flag): '\(part)' is not a fold number or range (e.g. 9,10 or 1-8)")
+        }
+        for f in lo...hi { folds.insert(f) }
+    }
+    guard !folds.isEmpty else { throw ValidationError("\(flag): no folds given") }
+    return folds
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import ECGData
 import Foundation
 
-/// `ecg-dist prepare {ptbxl|wfdb}`: raw ECG databases → one corpus HDF5 file (docs/hdf5-layout.md).
+/// `ecg-dist prepare {ptbxl|wfdb|npy}`: raw ECG databases → one corpus HDF5 file (docs/hdf5-layout.md).
 struct Prepare: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prepare",
@@ -13,7 +13,7 @@ struct Prepare: ParsableCommand {
             (polyphase), and cut to 10 s = 5000 samples. Records shorter than 10 s are zero-padded at the end. \
             The output is written to <out>.tmp-<pid> and renamed into place only when complete.
             """,
-        subcommands: [PreparePTBXL.self, PrepareWFDB.self])
+        subcommands: [PreparePTBXL.self, PrepareWFDB.self, PrepareNPY.self])
 }
 
 struct PreparePTBXL: ParsableCommand {
@@ -28,10 +28,13 @@ struct PreparePTBXL: ParsableCommand {
 
     @Option(help: "PTB-XL root folder.") var root: String
     @Option(help: "Output corpus file (.h5).") var out: String
+    @Option(help: "Keep only these strat_folds, e.g. 1-8 for a pre-training corpus of PTB-XL's training partition (default: all).")
+    var folds: String?
     @Flag(help: "Verify the WFDB checksums of every signal.") var verifyChecksums = false
 
     func run() throws {
-        let summary = try CorpusPreparer.preparePTBXL(root: root, out: out, verifyChecksums: verifyChecksums,
+        let summary = try CorpusPreparer.preparePTBXL(root: root, out: out, folds: try folds.map { try parseFolds($0, flag: "--folds") },
+                                                      verifyChecksums: verifyChecksums,
                                                       log: { printError($0) })
         print(String(format: "wrote %@: %d records in %.2f s (%.0f records/s)", out, summary.rows, summary.seconds,
                      summary.recordsPerSecond))
@@ -71,6 +74,63 @@ struct PrepareWFDB: ParsableCommand {
         print(String(format: "%@ %@: %d records → %d rows in %.2f s (%.0f records/s)%@", append ? "appended to" : "wrote", out,
                      summary.sourceRecords, summary.rows, summary.seconds, summary.recordsPerSecond,
                      summary.skipped > 0 ? ", \(summary.skipped) skipped" : ""))
+    }
+}
+
+struct PrepareNPY: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "npy",
+        abstract: "Your own data: a .npy array of ECGs + a labels CSV → labelled corpus with one task (docs/own-data.md).",
+        discussion: """
+            Signals: (records, samples, leads) or (records, leads, samples), float32/float64/int16 (little-endian, \
+            C order). Record i has id i, or the i-th id of --ids. Labels CSV: an id column, optional fold \
+            column (1-8 train, 9 val, 10 test), and 0/1 label columns (all other columns, or --label-columns). \
+            Without a fold column the records get a seeded stratified 8/1/1 split into folds 1-10 \
+            (stratified by each record's rarest positive label). Records are resampled to 500 Hz and cut \
+            to their central 10 s (zero-padded when shorter), like WFDB records.
+            """)
+
+    @Option(help: "Signals .npy file.") var signals: String
+    @Option(help: "Sampling rate of the signals (Hz).") var fs: Double
+    @Option(help: "Lead names of the lead axis in order, comma-separated (e.g. I,II,III,aVR,aVL,aVF,V1,V2,V3,V4,V5,V6).")
+    var leads: String
+    @Option(help: "NTL = (records, samples, leads), NLT = (records, leads, samples); default: from the shape.")
+    var layout: String?
+    @Option(help: "Units of the values: mV, uV or V.") var units = "mV"
+    @Option(help: "Labels CSV (header row; one row per record).") var labels: String
+    @Option(help: "CSV column holding the record id.") var idColumn: String
+    @Option(help: "CSV column holding the fold 1-10 (default: a seeded stratified split).") var foldColumn: String?
+    @Option(help: "Label columns, comma-separated (default: every column except id and fold).") var labelColumns: String?
+    @Option(help: "Name of the label task in the corpus (eval --task NAME).") var taskName = "labels"
+    @Option(help: "Record ids in signal order: .npy of integers or a text file with one id a line (default: 0, 1, ...).")
+    var ids: String?
+    @Option(help: "Seed of the stratified split.") var splitSeed: UInt64 = 0
+    @Option(help: "Output corpus file (.h5).") var out: String
+
+    static func list(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    func validate() throws {
+        if let layout, NPYSignalLayout(rawValue: layout.uppercased()) == nil {
+            throw ValidationError("--layout must be NTL or NLT, not '\(layout)'")
+        }
+        guard !Self.list(leads).isEmpty else { throw ValidationError("--leads names no lead") }
+    }
+
+    func run() throws {
+        var options = NPYPrepareOptions(signalsPath: signals, samplingRate: fs, leadNames: Self.list(leads), labelsPath: labels,
+                                        idColumn: idColumn, out: out)
+        options.layout = layout.flatMap { NPYSignalLayout(rawValue: $0.uppercased()) }
+        options.units = units
+        options.foldColumn = foldColumn
+        options.labelColumns = labelColumns.map(Self.list)
+        options.taskName = taskName
+        options.idsPath = ids
+        options.splitSeed = splitSeed
+        let summary = try CorpusPreparer.prepareNPY(options, log: { printError($0) })
+        print(String(format: "wrote %@: %d records, task '%@' in %.2f s (%.0f records/s)", out, summary.rows, taskName,
+                     summary.seconds, summary.recordsPerSecond))
     }
 }
 

@@ -18,7 +18,7 @@ struct Pretrain: ParsableCommand {
         checkpoint in --out (at any number of ranks).
         """)
 
-    @Option(name: .customLong("data"), help: "Corpus HDF5 file (repeat to mix several, sampled by size).")
+    @Option(name: .customLong("data"), help: "Corpus HDF5 file; repeat to mix several (sampled by size), or give each a weight: --data a.h5:0.7 --data b.h5:0.3.")
     var data: [String] = []
     @Option(help: "Run folder for checkpoints and metrics.jsonl (default: \(PretrainCommandDefaults.config.out)).") var out: String?
     @Option(help: "JSON config file; flags override its values.") var config: String?
@@ -47,6 +47,12 @@ struct Pretrain: ParsableCommand {
     @Option(help: "PTB-XL-layout HDF5 for the periodic evaluation.") var evalData: String?
     @Option(help: "Task for the periodic evaluation (default: \(PretrainCommandDefaults.config.evalTask)).") var evalTask: String?
     @Option(help: "Probe training steps for the periodic evaluation (default: \(PretrainCommandDefaults.config.evalSteps)).") var evalSteps: Int?
+    @Option(help: "Leakage guard: a corpus (e.g. PTB-XL) whose --holdout-folds records must not be pre-trained on; repeatable (default: --eval-data).")
+    var holdout: [String] = []
+    @Option(help: "Folds of the --holdout corpora that are held out (default: 9,10, PTB-XL's validation and test folds).")
+    var holdoutFolds: String?
+    @Flag(help: "Leave pre-training records equal to held-out records out of training instead of refusing to start.")
+    var dropHoldoutDuplicates = false
     @Option(help: "Resume: a checkpoint path, or 'auto' for the newest in --out (fresh start if none).")
     var resume: String?
     @Option(help: "Stop (with a checkpoint) after this many steps of this invocation (testing resume).")
@@ -69,13 +75,15 @@ struct Pretrain: ParsableCommand {
             .init(checkpointEvery, \.checkpointEvery), .init(keepCheckpoints, \.keepCheckpoints),
             .init(verifyEvery, \.verifyEvery), .init(logEvery, \.logEvery), .init(evalEvery, \.evalEvery),
             .init(evalData, optional: \.evalData), .init(evalTask, \.evalTask), .init(evalSteps, \.evalSteps),
-            .init(data.isEmpty ? nil : data, \.data),
+            .init(data.isEmpty ? nil : data, \.data), .init(holdout.isEmpty ? nil : holdout, \.holdout),
+            .init(dropHoldoutDuplicates ? true : nil, \.dropHoldoutDuplicates),
         ]
     }
 
     func run() throws {
         var cfg = try config.map { try PretrainConfig.load(path: $0) } ?? PretrainConfig()
         for override in overrides { override.apply(&cfg) }
+        if let holdoutFolds { cfg.holdoutFolds = try parseFolds(holdoutFolds, flag: "--holdout-folds").sorted() }
         do {
             try cfg.validate()
         } catch {

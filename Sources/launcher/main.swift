@@ -8,7 +8,7 @@ struct ECGDist: ParsableCommand {
         commandName: "ecg-dist",
         abstract: "Distributed JEPA pre-training of ECG Vision Transformers (MPI + parallel HDF5).",
         version: "ecg-dist \(ModelInfo.version)\nengine kernels \(KernelISA.name)\nOpenBLAS core \(BLASCore.summary)",
-        subcommands: [Prepare.self, Info.self, Pretrain.self, Eval.self, CheckpointTool.self, Bench.self, CommBench.self, Synth.self, Plot.self])
+        subcommands: [Prepare.self, Info.self, Pretrain.self, Eval.self, Predict.self, Embed.self, Compare.self, CheckpointTool.self, Bench.self, CommBench.self, Synth.self, Plot.self, Launch.self])
 }
 
 // Before anything else: the Swift code may use AVX-512 (see Package.swift); stop with a message

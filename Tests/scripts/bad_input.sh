@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CLI bad-input checks for `ecg-dist prepare` and `ecg-dist info`: every broken input must give a
+# CLI bad-input checks for `ecg-dist prepare` (ptbxl, wfdb, npy) and `ecg-dist info`: every broken input must give a
 # clear error that names the file and the problem, a non-zero exit (not a crash/signal), and leave no
 # output or temporary file behind.
 # Usage: Tests/scripts/bad_input.sh [path/to/ecg-dist]   (default: .build-data/debug/ecg-dist)
@@ -137,5 +137,44 @@ expect_failure "eval: NaN in a record" "$WORK/eval-nan" "nan.h5" "record 7" -- "
 "$BIN" info "$WORK/good.h5" >/dev/null && echo "ok   the undamaged corpus still opens" || { echo "FAIL good corpus refused"; failures=$((failures + 1)); }
 
 expect_failure "prepare: missing output directory" "" "nodir" "does not exist" -- "$BIN" prepare ptbxl --root "$FIX" --out "$WORK/nodir/x.h5"
+
+# prepare npy: broken signals arrays and labels CSVs (each names the file and the field).
+python3 - "$WORK" <<'PY'
+import sys, numpy as np
+w = sys.argv[1] + "/npy"
+import os; os.makedirs(w)
+x = np.zeros((4, 12, 1000), dtype=np.float32)
+np.save(f"{w}/good.npy", x)
+np.save(f"{w}/eleven.npy", x[:, :11, :])
+np.save(f"{w}/flat.npy", x[0])
+np.save(f"{w}/fortran.npy", np.asfortranarray(x))
+np.save(f"{w}/bigendian.npy", x.astype(">f4"))
+np.save(f"{w}/uint8.npy", x.astype(np.uint8))
+def csv(name, text):
+    open(f"{w}/{name}.csv", "w").write(text)
+csv("good", "id,AF,other\n0,1,0\n1,0,1\n2,0,1\n3,1,0\n")
+csv("unknown", "id,AF,other\n0,1,0\n1,0,1\n2,0,1\n3,1,0\n17,0,1\n")
+csv("missing", "id,AF,other\n0,1,0\n2,0,1\n")
+csv("nonbinary", "id,AF,other\n0,1,0\n1,2,1\n2,0,1\n3,1,0\n")
+csv("duplicate", "id,AF,other\n0,1,0\n1,0,1\n1,0,1\n2,0,1\n3,1,0\n")
+csv("badfold", "id,fold,AF\n0,1,1\n1,11,0\n2,9,1\n3,10,0\n")
+PY
+N=$WORK/npy
+LEADS=I,II,III,aVR,aVL,aVF,V1,V2,V3,V4,V5,V6
+npy() { "$BIN" prepare npy --fs 250 --id-column id --out "$N/out.h5" "$@"; }
+expect_failure "npy: wrong lead count" "$N/out.h5" "eleven.npy" "(4, 11, 1000)" "names 12 leads" -- npy --signals "$N/eleven.npy" --leads $LEADS --labels "$N/good.csv"
+expect_failure "npy: wrong shape (2-D)" "$N/out.h5" "flat.npy" "(12, 1000)" "3 axes" -- npy --signals "$N/flat.npy" --leads $LEADS --labels "$N/good.csv"
+expect_failure "npy: missing lead" "$N/out.h5" "good.npy" "missing lead(s) V6" -- npy --signals "$N/good.npy" --leads I,II,III,aVR,aVL,aVF,V1,V2,V3,V4,V5,X --labels "$N/good.csv"
+expect_failure "npy: Fortran order" "$N/out.h5" "fortran.npy" "Fortran" -- npy --signals "$N/fortran.npy" --leads $LEADS --labels "$N/good.csv"
+expect_failure "npy: big-endian" "$N/out.h5" "bigendian.npy" "big-endian" -- npy --signals "$N/bigendian.npy" --leads $LEADS --labels "$N/good.csv"
+expect_failure "npy: unsupported dtype" "$N/out.h5" "uint8.npy" "dtype '|u1'" -- npy --signals "$N/uint8.npy" --leads $LEADS --labels "$N/good.csv"
+expect_failure "npy: CSV id unknown to the signals" "$N/out.h5" "unknown.csv" "column 'id'" "'17'" "not records of" -- npy --signals "$N/good.npy" --leads $LEADS --labels "$N/unknown.csv"
+expect_failure "npy: records missing from the CSV" "$N/out.h5" "missing.csv" "2 record id(s)" "'1', '3'" -- npy --signals "$N/good.npy" --leads $LEADS --labels "$N/missing.csv"
+expect_failure "npy: label value not 0/1" "$N/out.h5" "nonbinary.csv" "column 'AF'" "value '2' is not 0 or 1" -- npy --signals "$N/good.npy" --leads $LEADS --labels "$N/nonbinary.csv"
+expect_failure "npy: duplicate id" "$N/out.h5" "duplicate.csv" "id '1'" "appears twice" -- npy --signals "$N/good.npy" --leads $LEADS --labels "$N/duplicate.csv"
+expect_failure "npy: fold out of range" "$N/out.h5" "badfold.csv" "column 'fold'" "'11'" -- npy --signals "$N/good.npy" --leads $LEADS --labels "$N/badfold.csv" --fold-column fold
+expect_failure "npy: no such id column" "$N/out.h5" "good.csv" "column 'pid' is missing" -- "$BIN" prepare npy --fs 250 --id-column pid --out "$N/out.h5" --signals "$N/good.npy" --leads $LEADS --labels "$N/good.csv"
+expect_failure "npy: non-voltage units" "$N/out.h5" "good.npy" "--units 'mmHg'" -- npy --signals "$N/good.npy" --leads $LEADS --labels "$N/good.csv" --units mmHg
+npy --signals "$N/good.npy" --leads $LEADS --labels "$N/good.csv" >/dev/null 2>&1 && [ -f "$N/out.h5" ] && echo "ok   npy: the unbroken inputs prepare" || { echo "FAIL npy: good inputs refused"; failures=$((failures + 1)); }
 
 if [ $failures -eq 0 ]; then echo "bad_input: all passed"; else echo "bad_input: $failures FAILED"; exit 1; fi

@@ -4,6 +4,10 @@
 #   2. requeue: SIGUSR1 to the batch shell (as Slurm's --signal=B:USR1@120 would send near the time
 #      limit) -> ranks checkpoint and stop -> job requeues itself -> resumes from that checkpoint
 #      -> reaches the final step.
+#   3. SIGTERM to the ranks (`scancel --signal=TERM`): checkpoint of the stop step, job COMPLETED 0:0.
+#   4. plain `scancel` (job CANCELLED by definition): the ranks still checkpoint before they go.
+#   5. SIGTERM to `ecg-dist launch srun …` (srun itself would kill the step on SIGTERM): checkpoint,
+#      exit 0.
 #
 #   With SLURM_TEST_CLUSTER=multihost the same test runs on a two-node cluster on the namespace test
 #   bed (Tests/scripts/slurm_multihost.sh: h1 + h2, one CPU each): `sbatch --nodes=2`, one rank per
@@ -106,6 +110,46 @@ if [ -n "$STOP" ] && [ "$STOP" -gt 0 ] && [ "$STOP" -lt $STEPS ]; then pass "sto
 [ -n "$RESUMED" ] && [ "$RESUMED" = "$STOP" ] && pass "resumed at step $RESUMED" || fail "resume step '$RESUMED' != stop step '$STOP'"
 grep -q "^done: step $STEPS" "$LOG" && pass "final step $STEPS reached" || fail "final step not reached"
 [ -f "$WORK/run2/checkpoints/$(printf 'step-%08d.ckpt' $STEPS)" ] && pass "final checkpoint written" || fail "no final checkpoint"
+
+# ---- 3 and 4. stop signals from scancel reach every rank directly ----
+wait_step() { for _ in $(seq 600); do grep -qE "^step [1-9][0-9]*/" "$1" 2>/dev/null && return 0; sleep 0.2; done; return 1; }
+stop_step_checkpointed() {  # <log> <run dir> <signal name>
+    local stop
+    stop=$(sed -nE "s/^stopping at step ([0-9]+) \($3\); checkpoint written$/\1/p" "$1" | head -1)
+    [ -n "$stop" ] && [ -f "$2/checkpoints/$(printf 'step-%08d.ckpt' "$stop")" ] && echo "$stop"
+}
+JOB=$(submit "$WORK/run3" 100000 100000 "--log-every 5")
+LOG="$WORK/ecg-pretrain-$JOB.out"
+wait_step "$LOG" || fail "job $JOB did not start"
+"${CLIENT[@]}" scancel --signal=TERM "$JOB"
+wait_done "$JOB" 0 || true
+[ "$(field "$JOB" JobState)" = COMPLETED ] && [ "$(field "$JOB" ExitCode)" = 0:0 ] \
+    && pass "scancel --signal=TERM: job COMPLETED 0:0" || fail "scancel --signal=TERM: job $(field "$JOB" JobState) $(field "$JOB" ExitCode)"
+STOP=$(stop_step_checkpointed "$LOG" "$WORK/run3" SIGTERM) && pass "SIGTERM: checkpoint of stop step $STOP" \
+    || { cat "$LOG"; fail "SIGTERM: no checkpoint of the stop step"; }
+grep -q "srun exited with 0" "$LOG" && pass "srun exited with 0" || fail "srun exit: $(grep 'srun exited' "$LOG")"
+
+JOB=$(submit "$WORK/run4" 100000 100000 "--log-every 5")
+LOG="$WORK/ecg-pretrain-$JOB.out"
+wait_step "$LOG" || fail "job $JOB did not start"
+"${CLIENT[@]}" scancel "$JOB"
+wait_done "$JOB" 0 || true
+for _ in $(seq 50); do [ -n "$(stop_step_checkpointed "$LOG" "$WORK/run4" SIGTERM)" ] && break; sleep 0.2; done
+STOP=$(stop_step_checkpointed "$LOG" "$WORK/run4" SIGTERM) && pass "scancel: job $(field "$JOB" JobState), ranks checkpointed step $STOP first" \
+    || { cat "$LOG"; fail "scancel: no checkpoint of the stop step"; }
+
+# ---- 5. an interactive srun under `ecg-dist launch`, SIGTERM to launch ----
+( cd "$WORK" && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1 &&
+  exec "${CLIENT[@]}" "$ECG_DIST" launch srun --mpi=pmix --ntasks=2 "${SHAPE[@]}" --time=10 -- pretrain --data "$DATA" \
+    --out "$WORK/run5" --model vit-tiny --global-batch 8 --steps 100000 --checkpoint-every 100000 --log-every 5 ) \
+    > "$WORK/run5.log" 2>&1 &
+PID=$!
+wait_step "$WORK/run5.log" || fail "launch srun did not start"
+kill -TERM $PID
+set +e; wait $PID; RC=$?; set -e
+STOP=$(stop_step_checkpointed "$WORK/run5.log" "$WORK/run5" SIGUSR1)
+[ $RC = 0 ] && [ -n "$STOP" ] && pass "SIGTERM to launch srun: exit 0, checkpoint of stop step $STOP" \
+    || { cat "$WORK/run5.log"; fail "SIGTERM to launch srun: exit $RC, stop step '$STOP'"; }
 
 if [ "$FAILED" = 0 ]; then echo "slurm_test: all passed"; rm -rf "$WORK"; else echo "slurm_test: FAILED (logs in $WORK)"; fi
 exit "$FAILED"

@@ -44,6 +44,11 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var evalData: String? = nil
     public var evalTask: String = "superdiagnostic"
     public var evalSteps: Int = 200
+    /// Leakage guard: corpora whose held-out folds no pre-training record may equal (content hash).
+    /// Empty = `evalData` when set. Records found stop the run unless `dropHoldoutDuplicates`.
+    public var holdout: [String] = []
+    public var holdoutFolds: [Int32] = [9, 10]
+    public var dropHoldoutDuplicates = false
     /// Floats per gradient all-reduce bucket.
     public var bucketFloats: Int = 1 << 19
     /// Microseconds between the gradient thread's MPI_Test polls (docs/scaling.md).
@@ -98,6 +103,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public func validate() throws {
         func bad(_ m: String) -> FileError { FileError("pretrain config", m) }
         if data.isEmpty { throw bad("no --data corpus given") }
+        _ = try DataSpec.weights(try data.map(DataSpec.init))
         if steps < 1 { throw bad("--steps must be ≥ 1") }
         if globalBatch < 1 { throw bad("--global-batch must be ≥ 1") }
         if microBatch < 1 { throw bad("--micro-batch must be ≥ 1") }

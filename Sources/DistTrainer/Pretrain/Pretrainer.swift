@@ -96,8 +96,11 @@ final class Pretrainer {
 
         // 2. Data: this rank's shard of every global batch, read ahead on a background thread.
         //    Inputs are validated (corpora, masks) before anything is written to the run folder.
-        let loader = try ShardedLoader(paths: config.data, comm: comm, globalBatch: config.globalBatch,
-                                       cropSamples: config.cropSamples, seed: config.seed)
+        let dataSpecs = try config.data.map(DataSpec.init)
+        let excluded = try holdoutDuplicates(trainingPaths: dataSpecs.map(\.path))
+        let loader = try ShardedLoader(paths: dataSpecs.map(\.path), weights: try DataSpec.weights(dataSpecs),
+                                       excludedRows: excluded, comm: comm,
+                                       globalBatch: config.globalBatch, cropSamples: config.cropSamples, seed: config.seed)
         if loader.recordCount < config.globalBatch {
             say("warning: the corpora hold \(loader.recordCount) records, fewer than --global-batch \(config.globalBatch): every step repeats records")
         }
@@ -125,7 +128,7 @@ final class Pretrainer {
             ecg-dist pretrain: \(comm.size) rank(s), model \(config.model) (\(model.params.count) params), \
             global batch \(config.globalBatch) (\(local) on rank 0, micro-batch ≤ \(config.microBatch)), \
             \(loader.recordCount) records, steps \(state.step)→\(config.steps)
-            OpenBLAS core \(BLASCore.summary)\(coresDiffer ? " on rank 0; OTHER RANKS USE OTHER CORES" : comm.size > 1 ? ", the same on all ranks" : ""); \
+            \(mixtureLine(loader))OpenBLAS core \(BLASCore.summary)\(coresDiffer ? " on rank 0; OTHER RANKS USE OTHER CORES" : comm.size > 1 ? ", the same on all ranks" : ""); \
             engine kernels \(KernelISA.name)
             """)
         loader.start(fromStep: state.step)
@@ -247,7 +250,81 @@ final class Pretrainer {
             }
         }
         try verifyReplicasIdentical()
+        try reportRealisedMixture(loader)
         say("done: step \(state.step), checkpoint \(checkpoints.latest() ?? "-")")
+    }
+
+    /// The leakage guard: rows of each training corpus whose content equals a record in the held-out
+    /// folds of a `--holdout` corpus (default: the periodic evaluation's corpus). Found ones stop
+    /// the run, naming them, unless `dropHoldoutDuplicates`; then they are the rows to leave out.
+    /// Rank 0 compares (content hashes are stored by `prepare`; files without them are hashed in
+    /// one pass) and every rank gets the verdict.
+    func holdoutDuplicates(trainingPaths: [String]) throws -> [Set<Int>] {
+        let holdouts = config.holdout.isEmpty ? (config.evalData.map { [$0] } ?? []) : config.holdout
+        guard !holdouts.isEmpty else { return trainingPaths.map { _ in [] } }
+        let folds = Set(config.holdoutFolds)
+        var verdict = ""
+        if isRoot {
+            do {
+                var rows: [[Int]] = trainingPaths.map { _ in [] }
+                var found: [String] = []
+                for holdoutPath in holdouts {
+                    let holdout = try CorpusReader(path: holdoutPath)
+                    for (c, path) in trainingPaths.enumerated() {
+                        let overlap = try CorpusOverlap(try CorpusReader(path: path), holdout, folds: folds)
+                        guard !overlap.matches.isEmpty else { continue }
+                        rows[c] += overlap.matches.map(\.row)
+                        found.append("\(path) vs \(holdoutPath): \(overlap.summary())")
+                    }
+                }
+                let foldList = config.holdoutFolds.map(String.init).joined(separator: ",")
+                if found.isEmpty {
+                    say("leakage guard: no pre-training record equals a record of folds \(foldList) of \(holdouts.joined(separator: ", "))")
+                    verdict = "ok"
+                } else if config.dropHoldoutDuplicates {
+                    let total = Set(rows.enumerated().flatMap { c, r in r.map { "\(c):\($0)" } }).count
+                    say("leakage guard: leaving out \(total) pre-training record(s) equal to held-out records (folds \(foldList)): "
+                        + found.joined(separator: "; "))
+                    verdict = "drop " + rows.map { Set($0).sorted().map(String.init).joined(separator: ",") }.joined(separator: ";")
+                } else {
+                    verdict = "refuse pre-training records equal records of held-out folds \(foldList) (evaluating on them would "
+                        + "measure memory, not features): " + found.joined(separator: "; ")
+                        + ". Remove them from the corpus, or pass --drop-holdout-duplicates to leave them out of training."
+                }
+            } catch {
+                verdict = "refuse leakage guard: \(error)"
+            }
+        }
+        verdict = try comm.broadcast(verdict)
+        if verdict.hasPrefix("refuse ") { throw TrainingError(String(verdict.dropFirst("refuse ".count))) }
+        guard verdict.hasPrefix("drop ") else { return trainingPaths.map { _ in [] } }
+        return verdict.dropFirst("drop ".count).split(separator: ";", omittingEmptySubsequences: false).map { list in
+            Set(list.split(separator: ",").compactMap { Int($0) })
+        }
+    }
+
+    /// "mixture: a.h5 70.0 % (800035 records), …" for the start line, or "" for one corpus.
+    func mixtureLine(_ loader: ShardedLoader) -> String {
+        guard loader.corpusPaths.count > 1 else { return "" }
+        let total = Double(loader.recordCount)
+        let shares = loader.mixture?.weights ?? loader.corpusRecordCounts.map { Double($0) / total }
+        let parts = zip(loader.corpusPaths, zip(shares, loader.corpusRecordCounts)).map { path, sw in
+            "\((path as NSString).lastPathComponent) \(String(format: "%.1f", 100 * sw.0)) % (\(sw.1) records)"
+        }
+        return "mixture (\(loader.mixture == nil ? "by size" : "by weight")): \(parts.joined(separator: ", "))\n"
+    }
+
+    /// What share of the samples each corpus really supplied in this run (all ranks), so that a
+    /// mixture is seen to follow its weights.
+    func reportRealisedMixture(_ loader: ShardedLoader) throws {
+        guard loader.corpusPaths.count > 1 else { return }
+        var counts = loader.samplesTakenPerCorpus.map(Double.init)
+        try comm.allReduceSum(&counts)
+        let total = max(1, counts.reduce(0, +))
+        let parts = zip(loader.corpusPaths, counts).map { path, n in
+            "\((path as NSString).lastPathComponent) \(String(format: "%.2f", 100 * n / total)) % (\(Int(n)))"
+        }
+        say("realised mixture over this run's \(Int(total)) samples: \(parts.joined(separator: ", "))")
     }
 
     /// Fails loudly if any rank's parameters or EMA weights differ by a single bit.
@@ -289,6 +366,8 @@ final class Pretrainer {
         if previous.globalBatch != config.globalBatch { changed.append("--global-batch \(previous.globalBatch) → \(config.globalBatch)") }
         if previous.seed != config.seed { changed.append("--seed \(previous.seed) → \(config.seed)") }
         if previous.maskPerSample != config.maskPerSample { changed.append("--masks") }
+        let previousWeights = (try? DataSpec.weights(previous.data.map(DataSpec.init))) ?? nil
+        if previousWeights != ((try? DataSpec.weights(config.data.map(DataSpec.init))) ?? nil) { changed.append("--data weights") }
         guard changed.isEmpty else {
             return "\(out) holds a different run: \(changed.joined(separator: ", ")); resume with the run's own settings "
                 + "(its config.json), or start a new run with a new --out"

@@ -41,6 +41,8 @@ public final class ShardedLoader {
     let sources: [ShardSource]
     let starts: [Int]          // first global index of each source
     let stream: SampleStream
+    /// Set when the corpora are mixed by weight; it then decides every slot's record.
+    public let mixture: WeightedSampleStream?
     let rank: Int, size: Int
 
     private let cond = NSCondition()
@@ -55,14 +57,24 @@ public final class ShardedLoader {
 
     /// Records this rank has read so far (proves sharding in tests).
     public var recordsRead: Int { sources.reduce(0) { $0 + $1.recordsRead } }
+    /// Samples handed to the trainer per corpus, in `--data` order (read-ahead not counted): the
+    /// realised mixture, once summed over ranks.
+    public private(set) var samplesTakenPerCorpus: [Int] = []
+    public var corpusPaths: [String] { sources.map(\.path) }
+    public var corpusRecordCounts: [Int] { sources.map(\.recordCount) }
 
-    public convenience init(paths: [String], comm: Communicator, globalBatch: Int, cropSamples: Int, seed: UInt64) throws {
-        let sources: [ShardSource] = try paths.map { try CorpusShardSource(path: $0, comm: comm) }
-        try self.init(sources: sources, rank: comm.rank, size: comm.size, globalBatch: globalBatch,
+    /// `excludedRows[c]`: rows of corpus c that training never sees (the leakage guard's drops).
+    public convenience init(paths: [String], weights: [Double]? = nil, excludedRows: [Set<Int>]? = nil, comm: Communicator,
+                            globalBatch: Int, cropSamples: Int, seed: UInt64) throws {
+        let sources: [ShardSource] = try paths.enumerated().map { c, path in
+            try CorpusShardSource(path: path, comm: comm, excludedRows: excludedRows?[c] ?? [])
+        }
+        try self.init(sources: sources, weights: weights, rank: comm.rank, size: comm.size, globalBatch: globalBatch,
                       cropSamples: cropSamples, seed: seed)
     }
 
-    init(sources: [ShardSource], rank: Int, size: Int, globalBatch: Int, cropSamples: Int, seed: UInt64) throws {
+    init(sources: [ShardSource], weights: [Double]? = nil, rank: Int, size: Int, globalBatch: Int,
+         cropSamples: Int, seed: UInt64) throws {
         var starts: [Int] = []
         var total = 0
         for s in sources {
@@ -85,6 +97,10 @@ public final class ShardedLoader {
         self.cropSamples = cropSamples
         leads = sources[0].leadCount
         stream = SampleStream(recordCount: total, globalBatch: globalBatch, seed: seed)
+        samplesTakenPerCorpus = Array(repeating: 0, count: sources.count)
+        mixture = try weights.map {
+            try WeightedSampleStream(weights: $0, recordCounts: sources.map(\.recordCount), globalBatch: globalBatch, seed: seed)
+        }
         localBatch = SampleStream.rankSlice(globalBatch: globalBatch, rank: rank, size: size).count
         for _ in 0..<2 {
             buffers.append(UnsafeMutablePointer<Float>.allocate(capacity: max(1, localBatch * cropSamples * leads)))
@@ -126,6 +142,7 @@ public final class ShardedLoader {
         while ready[step] == nil && failure == nil { cond.wait() }
         if let failure { throw failure }
         let item = ready.removeValue(forKey: step)!
+        for record in item.records { samplesTakenPerCorpus[locate(record).0] += 1 }
         return LoadedBatch(step: step, count: item.records.count, data: buffers[item.slot], records: item.records)
     }
 
@@ -158,7 +175,8 @@ public final class ShardedLoader {
 
     /// Reads, crops and normalizes this rank's samples of `step` into `out`.
     func fill(step: Int, into out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) throws -> [Int] {
-        let samples = stream.samples(step: step, rank: rank, size: size, cache: &permCache)
+        let samples = mixture?.samples(step: step, rank: rank, size: size)
+            ?? stream.samples(step: step, rank: rank, size: size, cache: &permCache)
         var records: [Int] = []
         records.reserveCapacity(samples.count)
         for (slot, sample) in samples.enumerated() {
@@ -188,18 +206,22 @@ public final class ShardedLoader {
 /// A corpus file opened with MPI-IO on every rank.
 final class CorpusShardSource: ShardSource {
     let reader: CorpusReader
-    init(path: String, comm: Communicator) throws {
+    /// File rows the loader's record indices map to (all rows unless some are excluded).
+    let rows: [Int]?
+    init(path: String, comm: Communicator, excludedRows: Set<Int> = []) throws {
         reader = comm.size > 1 ? try CorpusReader(file: try H5File.openShared(path: path, comm: comm))
                                : try CorpusReader(path: path)
+        rows = excludedRows.isEmpty ? nil : (0..<reader.count).filter { !excludedRows.contains($0) }
     }
     var path: String { reader.path }
-    var recordCount: Int { reader.count }
+    var recordCount: Int { rows?.count ?? reader.count }
     var samplesPerRecord: Int { reader.samples }
     var leadCount: Int { reader.leads }
     var normalizationMean: [Float] { reader.channelMean }
     var normalizationStd: [Float] { reader.channelStd }
     var recordsRead: Int { reader.recordsRead }
     func readRecord(_ index: Int, into buffer: UnsafeMutablePointer<Float>) throws {
-        try reader.readSignals(rows: index..<(index + 1), into: buffer)
+        let row = rows?[index] ?? index
+        try reader.readSignals(rows: row..<(row + 1), into: buffer)
     }
 }

@@ -15,14 +15,18 @@ public enum CorpusPreparer {
     /// PTB-XL root → corpus: every row of `ptbxl_database.csv`, the 500 Hz files (`filename_hr`), its
     /// `ecg_id`, `strat_fold` and the six benchmark label tasks. Records are 10 s at 500 Hz; anything
     /// else is resampled and cut to its central 10 s / zero-padded like other sources.
-    public static func preparePTBXL(root: String, out: String, verifyChecksums: Bool = false,
+    /// `folds` keeps only those strat_folds (e.g. 1–8, the training partition the paper pre-trains on).
+    public static func preparePTBXL(root: String, out: String, folds: Set<Int32>? = nil, verifyChecksums: Bool = false,
                                     batchSize: Int = 128, log: (String) -> Void = { _ in }) throws -> PrepareSummary {
         let started = Date()
         let database = try PTBXLDatabase.load(root: root)
         let databasePath = (root as NSString).appendingPathComponent("ptbxl_database.csv")
-        guard !database.entries.isEmpty else { throw ECGDataError(.badTable, databasePath, "no records listed") }
+        let entries = database.entries.filter { folds?.contains($0.fold) ?? true }
+        guard !entries.isEmpty else {
+            throw ECGDataError(.badTable, databasePath, folds == nil ? "no records listed" : "no records in the folds asked for")
+        }
         // Fail before any work when a listed record is missing.
-        for entry in database.entries {
+        for entry in entries {
             let header = (root as NSString).appendingPathComponent(entry.filenameHR + ".hea")
             guard FileManager.default.fileExists(atPath: header) else {
                 throw ECGDataError(.missingRecord, databasePath,
@@ -36,7 +40,7 @@ public enum CorpusPreparer {
         let window = UnsafeMutablePointer<Float>.allocate(capacity: CorpusWriter.samples * CorpusWriter.leads)
         defer { window.deallocate() }
         try writer.writeAll {
-            for entry in database.entries {
+            for entry in entries {
                 let header = (root as NSString).appendingPathComponent(entry.filenameHR + ".hea")
                 let leads = try ECGPreprocessing.standardize(headerPath: header, verifyChecksums: verifyChecksums,
                                                              resamplers: &resamplers)

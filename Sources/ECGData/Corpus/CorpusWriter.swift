@@ -81,12 +81,15 @@ public final class CorpusWriter {
 
     private var file: H5File?
     private var signals: H5Dataset?, ids: H5Dataset?, names: H5Dataset?, folds: H5Dataset?
+    /// One content hash per record (CorpusOverlap.swift): the leakage guard compares them.
+    private var hashes: H5Dataset?
     private var labelSets: [H5Dataset] = []
     private let source: String
 
     private let batchCapacity: Int
     private let pendingSignals: UnsafeMutablePointer<Float>
     private var pendingIDs: [Int64] = [], pendingNames: [String] = [], pendingFolds: [Int32] = []
+    private var pendingHashes: [Int64] = []
     private var pendingLabels: [[UInt8]] // per task, flat rows
     private var writtenRows: Int
     private var trainMoments = ChannelMoments(), allMoments = ChannelMoments()
@@ -129,6 +132,7 @@ public final class CorpusWriter {
         ids = try file.createDataset("record_ids", type: .int64, shape: [0], chunk: [4096])
         names = try file.createDataset("record_names", type: .fixedString(Self.recordNameBytes), shape: [0], chunk: [1024])
         folds = try file.createDataset("strat_fold", type: .int32, shape: [0], chunk: [4096])
+        hashes = try file.createDataset(CorpusReader.contentHashDataset, type: .int64, shape: [0], chunk: [4096])
         if !tasks.isEmpty { try file.createGroup("labels") }
         for task in tasks { labelSets.append(try createTask(task, rows: 0)) }
     }
@@ -159,6 +163,8 @@ public final class CorpusWriter {
         anyFold = existing.folds.contains { $0 != 0 }
         let existingTasks = try existing.taskNames.map { CorpusTaskSpec(name: $0, labelNames: try existing.labels(task: $0).names) }
         let oldSource = (try? existing.file.attributes.string("source")) ?? ""
+        // A corpus from before content hashes gets them for its existing rows now.
+        let existingHashes = existing.file.exists(CorpusReader.contentHashDataset) ? nil : try existing.contentHashes()
         count = existing.count
         writtenRows = existing.count
         try FileManager.default.copyItem(atPath: path, toPath: temporaryPath)
@@ -168,6 +174,13 @@ public final class CorpusWriter {
         ids = try file.openDataset("record_ids")
         names = try file.openDataset("record_names")
         folds = try file.openDataset("strat_fold")
+        if let existingHashes {
+            let created = try file.createDataset(CorpusReader.contentHashDataset, type: .int64, shape: [count], chunk: [4096])
+            try created.write(existingHashes.map { Int64(bitPattern: $0) })
+            hashes = created
+        } else {
+            hashes = try file.openDataset(CorpusReader.contentHashDataset)
+        }
         // New tasks get zero rows for the existing records; existing tasks must keep their columns.
         var merged = existingTasks
         for task in tasks {
@@ -188,7 +201,7 @@ public final class CorpusWriter {
         callerTaskOrder = given.map { task in merged.firstIndex { $0.name == task.name }! }
         pendingLabels = Array(repeating: [], count: merged.count)
         combinedSource = oldSource.isEmpty ? source : (oldSource.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.contains(source) ? oldSource : "\(oldSource); \(source)")
-        for dataset in [signals!, ids!, names!, folds!] + labelSets {
+        for dataset in [signals!, ids!, names!, folds!, hashes!] + labelSets {
             let rows = dataset.shape.first ?? 0
             guard rows == count else {
                 throw ECGDataError(.badCorpus, path, "cannot append: \(dataset.name) has \(rows) rows, signals has \(count)")
@@ -226,6 +239,7 @@ public final class CorpusWriter {
         pendingIDs.append(id ?? Int64(count))
         pendingNames.append(Self.fitName(name))
         pendingFolds.append(fold)
+        pendingHashes.append(Int64(bitPattern: RecordContentHash.of(signal, count: width)))
         allMoments.add(signal, samples: Self.samples)
         if (1...8).contains(fold) { trainMoments.add(signal, samples: Self.samples) }
         if fold != 0 { anyFold = true }
@@ -243,12 +257,13 @@ public final class CorpusWriter {
     /// Writes the buffered rows as one hyperslab per dataset.
     private func flush() throws {
         let k = pendingIDs.count
-        guard k > 0, let signals, let ids, let names, let folds else { return }
+        guard k > 0, let signals, let ids, let names, let folds, let hashes else { return }
         let rows = writtenRows..<(writtenRows + k)
-        for dataset in [signals, ids, names, folds] + labelSets { try dataset.resize(rows: rows.upperBound) }
+        for dataset in [signals, ids, names, folds, hashes] + labelSets { try dataset.resize(rows: rows.upperBound) }
         try signals.writeRows(rows, from: UnsafePointer(pendingSignals))
         try pendingIDs.withUnsafeBufferPointer { try ids.writeRows(rows, from: $0.baseAddress!) }
         try pendingFolds.withUnsafeBufferPointer { try folds.writeRows(rows, from: $0.baseAddress!) }
+        try pendingHashes.withUnsafeBufferPointer { try hashes.writeRows(rows, from: $0.baseAddress!) }
         try names.writeStrings(pendingNames, rows: rows)
         for (taskIndex, dataset) in labelSets.enumerated() {
             try pendingLabels[taskIndex].withUnsafeBufferPointer { try dataset.writeRows(rows, from: $0.baseAddress!) }
@@ -258,6 +273,7 @@ public final class CorpusWriter {
         pendingIDs.removeAll(keepingCapacity: true)
         pendingNames.removeAll(keepingCapacity: true)
         pendingFolds.removeAll(keepingCapacity: true)
+        pendingHashes.removeAll(keepingCapacity: true)
     }
 
     /// Writes the remaining rows and the root attributes, closes the file and renames it into place.
@@ -299,7 +315,7 @@ public final class CorpusWriter {
 
     private func closeFile() {
         labelSets = []
-        signals = nil; ids = nil; names = nil; folds = nil
+        signals = nil; ids = nil; names = nil; folds = nil; hashes = nil
         file = nil
     }
 

@@ -79,50 +79,60 @@ public enum MetricsPlot {
         let height = top + Double(panels.count) * (panelHeight + gap) + 10
         var doc = SVGDocument(width: left + plotWidth + right, height: height)
         doc.text(title, x: left, y: 26, size: 16, bold: true)
-        func px(_ step: Double) -> Double { left + (step - x0) / (x1 - x0) * plotWidth }
 
         for (p, panel) in panels.enumerated() {
-            let y0 = top + Double(p) * (panelHeight + gap)
-            let values = panel.series.flatMap { $0.1.map(\.value) }
-            var lo = values.min()!, hi = values.max()!
-            let transform: (Double) -> Double = panel.logY ? { log10($0) } : { $0 }
-            lo = transform(lo); hi = transform(hi)
-            if hi <= lo { lo -= 0.5; hi += 0.5 }
-            let pad = (hi - lo) * 0.05
-            lo -= pad; hi += pad
-            func py(_ v: Double) -> Double { y0 + panelHeight - (transform(v) - lo) / (hi - lo) * panelHeight }
-            doc.rect(x: left, y: y0, width: plotWidth, height: panelHeight, fill: "#ffffff", stroke: "#444444")
-            // y ticks: decades on a log axis, nice numbers otherwise.
-            let yTicks: [Double] = panel.logY
-                ? niceTicks(lo, hi, target: 4).map { pow(10, $0) }
-                : niceTicks(lo, hi, target: 5)
-            for v in yTicks {
-                let y = py(v)
-                guard y >= y0 - 0.5 && y <= y0 + panelHeight + 0.5 else { continue }
-                doc.line(left, y, left + plotWidth, y, stroke: "#e3e3e3")
-                doc.text(tickLabel(v), x: left - 6, y: y + 4, size: 11, anchor: .end)
-            }
-            for s in niceTicks(x0, x1, target: 8) {
-                doc.line(px(s), y0, px(s), y0 + panelHeight, stroke: "#eeeeee")
-                doc.text(tickLabel(s), x: px(s), y: y0 + panelHeight + 15, size: 11, anchor: .middle)
-            }
-            doc.text(panel.label + (panel.logY ? " (log)" : ""), x: left - 58, y: y0 + panelHeight / 2, size: 12,
-                     anchor: .middle, rotate: -90)
-            for (k, (name, points)) in panel.series.enumerated() {
-                let color = palette[k % palette.count]
-                let sorted = downsample(points.sorted { $0.step < $1.step }, maxPoints: Int(plotWidth) * 2)
-                doc.polyline(sorted.map { (px($0.step), py($0.value)) }, stroke: color, width: 1.4)
-                if sorted.count <= 60 {
-                    for q in sorted { doc.rect(x: px(q.step) - 2, y: py(q.value) - 2, width: 4, height: 4, fill: color) }
-                }
-                let ly = y0 + 14 + Double(k) * 17
-                doc.line(left + plotWidth + 12, ly - 4, left + plotWidth + 32, ly - 4, stroke: color, width: 2.5)
-                let last = sorted.last.map { " " + String(format: "%.4g", $0.value) } ?? ""
-                doc.text(name + last, x: left + plotWidth + 37, y: ly, size: 11)
-            }
+            let frame = PlotFrame(x: left, y: top + Double(p) * (panelHeight + gap), width: plotWidth, height: panelHeight)
+            drawLinePanel(into: &doc, frame: frame, label: panel.label, series: panel.series, logY: panel.logY,
+                          steps: x0...x1, legendX: left + plotWidth + 12)
         }
         doc.text("step", x: left + plotWidth / 2, y: height - 6, size: 12, anchor: .middle)
         return doc
+    }
+
+    /// One framed panel of curves over `steps`: y grid and ticks (decades when `logY`), x ticks,
+    /// the rotated axis label left of the frame, and a legend with each curve's last value at
+    /// `legendX` (curves in palette order). Shared by the metrics plot and the comparison figure.
+    static func drawLinePanel(into doc: inout SVGDocument, frame: PlotFrame, label: String,
+                              series: [(String, [(step: Double, value: Double)])], logY: Bool,
+                              steps: ClosedRange<Double>, legendX: Double) {
+        let x0 = steps.lowerBound, x1 = steps.upperBound
+        func px(_ step: Double) -> Double { frame.x + (step - x0) / (x1 - x0) * frame.width }
+        let values = series.flatMap { $0.1.map(\.value) }
+        guard var lo = values.min(), var hi = values.max() else { return }
+        let transform: (Double) -> Double = logY ? { log10($0) } : { $0 }
+        lo = transform(lo); hi = transform(hi)
+        if hi <= lo { lo -= 0.5; hi += 0.5 }
+        let pad = (hi - lo) * 0.05
+        lo -= pad; hi += pad
+        let y0 = frame.y, panelHeight = frame.height
+        func py(_ v: Double) -> Double { y0 + panelHeight - (transform(v) - lo) / (hi - lo) * panelHeight }
+        doc.rect(x: frame.x, y: y0, width: frame.width, height: panelHeight, fill: "#ffffff", stroke: "#444444")
+        // y ticks: decades on a log axis, nice numbers otherwise.
+        let yTicks: [Double] = logY ? niceTicks(lo, hi, target: 4).map { pow(10, $0) } : niceTicks(lo, hi, target: 5)
+        for v in yTicks {
+            let y = py(v)
+            guard y >= y0 - 0.5 && y <= y0 + panelHeight + 0.5 else { continue }
+            doc.line(frame.x, y, frame.x + frame.width, y, stroke: "#e3e3e3")
+            doc.text(tickLabel(v), x: frame.x - 6, y: y + 4, size: 11, anchor: .end)
+        }
+        for s in niceTicks(x0, x1, target: max(2, Int(frame.width / 90))) {
+            doc.line(px(s), y0, px(s), y0 + panelHeight, stroke: "#eeeeee")
+            doc.text(tickLabel(s), x: px(s), y: y0 + panelHeight + 15, size: 11, anchor: .middle)
+        }
+        doc.text(label + (logY ? " (log)" : ""), x: frame.x - 58, y: y0 + panelHeight / 2, size: 12,
+                 anchor: .middle, rotate: -90)
+        for (k, (name, points)) in series.enumerated() {
+            let color = palette[k % palette.count]
+            let sorted = downsample(points.sorted { $0.step < $1.step }, maxPoints: Int(frame.width) * 2)
+            doc.polyline(sorted.map { (px($0.step), py($0.value)) }, stroke: color, width: 1.4)
+            if sorted.count <= 60 {
+                for q in sorted { doc.rect(x: px(q.step) - 2, y: py(q.value) - 2, width: 4, height: 4, fill: color) }
+            }
+            let ly = y0 + 14 + Double(k) * 17
+            doc.line(legendX, ly - 4, legendX + 20, ly - 4, stroke: color, width: 2.5)
+            let last = sorted.last.map { " " + String(format: "%.4g", $0.value) } ?? ""
+            doc.text(name + last, x: legendX + 25, y: ly, size: 11)
+        }
     }
 
     /// Averages consecutive points into at most `maxPoints` buckets (long runs log every step).

@@ -119,5 +119,14 @@ public func tickLabel(_ v: Double) -> String {
     if v == v.rounded() { return String(Int(v)) }
     var s = String(format: "%.4f", v)
     while s.hasSuffix("0") { s.removeLast() }
+    if s.hasSuffix(".") { s.removeLast() }   // a tick a rounding error away from a whole number
     return s
+}
+
+/// A plot area in pixels (top-left corner and size).
+public struct PlotFrame: Sendable, Equatable {
+    public var x, y, width, height: Double
+    public init(x: Double, y: Double, width: Double, height: Double) {
+        self.x = x; self.y = y; self.width = width; self.height = height
+    }
 }

@@ -110,18 +110,30 @@ public enum ECGPreprocessing {
             }
         }
         let files = try WFDBSignalFiles(header: header, headerPath: path)
-        let n = files.sampleCount
+        guard files.sampleCount > 0 else { throw ECGDataError(.badHeader, path, "record has no samples") }
+        return try standardize(sampleCount: files.sampleCount, rate: header.samplingFrequency, path: path,
+                               resamplers: &resamplers) { lead, out, stride in
+            try files.decode(signal: indices[lead], into: out, stride: stride, verifyChecksum: verifyChecksums)
+        }
+    }
+
+    /// The source-independent part of `standardize`: NaN repair and resampling to 500 Hz of a
+    /// record of `n` samples per lead at `rate` Hz, whatever file it comes from (WFDB, .npy).
+    /// `decodeLead(lead, out, stride)` writes standard lead `lead` (index into `leadNames`) in mV to
+    /// `out[t * stride]`, NaN for invalid samples, and returns whether it wrote any NaN. Records
+    /// already at 500 Hz are decoded straight into the sample-major result.
+    public static func standardize(sampleCount n: Int, rate: Double, path: String,
+                                   resamplers: inout [Double: PolyphaseResampler],
+                                   decodeLead: (Int, UnsafeMutablePointer<Float>, Int) throws -> Bool) throws -> StandardLeads {
         guard n > 0 else { throw ECGDataError(.badHeader, path, "record has no samples") }
         let leads = leadNames.count
         var warnings: [String] = []
-        let rate = header.samplingFrequency
         if rate == Double(samplingRate) {
             var samples = [Float](unsafeUninitializedCapacity: n * leads) { _, initialized in initialized = n * leads }
             try samples.withUnsafeMutableBufferPointer { out in
-                for (lead, index) in indices.enumerated() {
+                for lead in 0..<leads {
                     let column = out.baseAddress! + lead
-                    if try files.decode(signal: index, into: column, stride: leads, verifyChecksum: verifyChecksums),
-                       !interpolateNaNs(column, count: n, stride: leads) {
+                    if try decodeLead(lead, column, leads), !interpolateNaNs(column, count: n, stride: leads) {
                         warnings.append("\(path): lead \(leadNames[lead]) has no valid samples; stored as zeros")
                     }
                 }
@@ -139,10 +151,9 @@ public enum ECGPreprocessing {
         var planar = [Float](repeating: 0, count: n)
         var lane = [Float](repeating: 0, count: m)
         var samples = [Float](repeating: 0, count: m * leads)
-        for (lead, index) in indices.enumerated() {
+        for lead in 0..<leads {
             try planar.withUnsafeMutableBufferPointer { x in
-                if try files.decode(signal: index, into: x.baseAddress!, stride: 1, verifyChecksum: verifyChecksums),
-                   !interpolateNaNs(x.baseAddress!, count: n) {
+                if try decodeLead(lead, x.baseAddress!, 1), !interpolateNaNs(x.baseAddress!, count: n) {
                     warnings.append("\(path): lead \(leadNames[lead]) has no valid samples; stored as zeros")
                 }
                 lane.withUnsafeMutableBufferPointer { resampler.resample(x.baseAddress!, count: n, into: $0.baseAddress!) }

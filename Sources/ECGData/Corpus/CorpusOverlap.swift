@@ -1,0 +1,86 @@
+import Foundation
+
+/// A 64-bit fingerprint of a record's signal, for finding the same recording in two corpora (the
+/// PhysioNet Challenge 2021 collection, for one, contains PTB-XL).
+///
+/// It hashes the samples rounded to whole microvolts, not the float bits: corpora store mV
+/// floats, and the same 1-µV ADC counts reach them through different gains and readers (WFDB
+/// format 16 here, MATLAB .mat there), so float bits may differ in the last place where the
+/// recording does not. Each 32-bit count is mixed in with a multiply–rotate step and the total gets
+/// a SplitMix64 finaliser; 60,000 counts per record make accidental collisions between a million
+/// records about as likely as 1 in 10^7.
+public enum RecordContentHash {
+    public static func of(_ signal: UnsafePointer<Float>, count: Int) -> UInt64 {
+        var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(count)
+        for i in 0..<count {
+            let microvolts = Int32(clamping: Int((Double(signal[i]) * 1000).rounded()))
+            h ^= UInt64(UInt32(bitPattern: microvolts)) &* 0x9E37_79B9_7F4A_7C15
+            h = ((h << 27) | (h >> 37)) &* 0xBF58_476D_1CE4_E5B9
+        }
+        h ^= h >> 30; h = h &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 27; h = h &* 0x94D0_49BB_1331_11EB
+        return h ^ (h >> 31)
+    }
+}
+
+extension CorpusReader {
+    /// Dataset of one content hash per record (int64 holding the UInt64 bits), written by `prepare`.
+    public static let contentHashDataset = "content_hash"
+
+    /// Every record's content hash: stored ones when the file has them, else computed from the
+    /// signals (one pass over the file).
+    public func contentHashes() throws -> [UInt64] {
+        if file.exists(Self.contentHashDataset) {
+            let stored: [Int64] = try file.openDataset(Self.contentHashDataset).read()
+            guard stored.count == count else {
+                throw ECGDataError(.badCorpus, path, "\(Self.contentHashDataset) has \(stored.count) rows, signals has \(count)")
+            }
+            return stored.map { UInt64(bitPattern: $0) }
+        }
+        var hashes: [UInt64] = []
+        hashes.reserveCapacity(count)
+        let chunk = max(1, min(count, 256))
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * recordElements)
+        defer { buffer.deallocate() }
+        var first = 0
+        while first < count {
+            let n = min(chunk, count - first)
+            try readSignals(rows: first..<(first + n), into: buffer)
+            for r in 0..<n { hashes.append(RecordContentHash.of(buffer + r * recordElements, count: recordElements)) }
+            first += n
+        }
+        return hashes
+    }
+}
+
+/// Records of one corpus that equal records of another (same content hash).
+public struct CorpusOverlap {
+    public struct Match: Equatable {
+        public let row: Int, id: Int64
+        public let otherRow: Int, otherID: Int64, otherFold: Int32
+    }
+    public let matches: [Match]
+
+    /// Rows of `corpus` whose content equals a record of `other` in `folds` (all folds when nil).
+    public init(_ corpus: CorpusReader, _ other: CorpusReader, folds: Set<Int32>? = nil) throws {
+        var firstRowOf: [UInt64: Int] = [:]
+        for (row, hash) in try other.contentHashes().enumerated() where folds?.contains(other.folds[row]) ?? true {
+            if firstRowOf[hash] == nil { firstRowOf[hash] = row }
+        }
+        var matches: [Match] = []
+        for (row, hash) in try corpus.contentHashes().enumerated() {
+            if let otherRow = firstRowOf[hash] {
+                matches.append(Match(row: row, id: corpus.recordIDs[row], otherRow: otherRow,
+                                     otherID: other.recordIDs[otherRow], otherFold: other.folds[otherRow]))
+            }
+        }
+        self.matches = matches
+    }
+
+    /// "3 records: row 5 (id 17) = row 20 (id 9, fold 10), …" with at most `limit` listed.
+    public func summary(limit: Int = 5) -> String {
+        let listed = matches.prefix(limit).map { "row \($0.row) (id \($0.id)) = row \($0.otherRow) (id \($0.otherID), fold \($0.otherFold))" }
+        let more = matches.count > limit ? ", … (\(matches.count - limit) more)" : ""
+        return "\(matches.count) record\(matches.count == 1 ? "" : "s"): " + listed.joined(separator: ", ") + more
+    }
+}
