@@ -77,11 +77,20 @@ public struct EvalComparison: Codable, Sendable {
         case pretrained, baseline, data, model, seeds, rows, differingSettings, summaryTask
     }
 
-    /// Names of the option fields whose values differ, e.g. "linearSteps (500 vs 200)".
-    static func differences(_ a: EvalOptions, _ b: EvalOptions) -> [String] {
-        zip(Mirror(reflecting: a).children, Mirror(reflecting: b).children).compactMap { x, y in
+    /// Names of the option fields whose values differ, e.g. "linear.steps (500 vs 200)": nested
+    /// settings (a mode's protocol) are compared field by field, so the name says which one.
+    static func differences(_ a: EvalOptions, _ b: EvalOptions) -> [String] { fieldDifferences(a, b, prefix: "") }
+
+    static func fieldDifferences(_ a: Any, _ b: Any, prefix: String) -> [String] {
+        zip(Mirror(reflecting: a).children, Mirror(reflecting: b).children).flatMap { x, y -> [String] in
+            let name = prefix + (x.label ?? "?")
             let u = "\(x.value)", v = "\(y.value)"
-            return u == v ? nil : "\(x.label ?? "?") (\(u) vs \(v))"
+            if u == v { return [] }
+            let inner = Mirror(reflecting: x.value)
+            if inner.displayStyle == .struct && !inner.children.isEmpty {
+                return fieldDifferences(x.value, y.value, prefix: name + ".")
+            }
+            return ["\(name) (\(u) vs \(v))"]
         }
     }
 

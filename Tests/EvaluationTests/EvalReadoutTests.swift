@@ -86,8 +86,8 @@ final class EvalReadoutTests: XCTestCase {
 
     func testDifferentSettingsAreNamedAndUnmatchedFilesRefused() throws {
         let c = try comparison(report(tests: [0.9]), report(tests: [0.8], randomInit: true, linearSteps: 200))
-        XCTAssertEqual(c.differingSettings, ["linearSteps (500 vs 200)"])
-        XCTAssertTrue(c.markdown.contains("Warning: the two evaluations differ in linearSteps (500 vs 200)"), c.markdown)
+        XCTAssertEqual(c.differingSettings, ["linear.steps (500 vs 200)"])
+        XCTAssertTrue(c.markdown.contains("Warning: the two evaluations differ in linear.steps (500 vs 200)"), c.markdown)
         XCTAssertThrowsError(try comparison(report(tests: [0.9]), report(tests: [0.8], task: "rhythm"))) { error in
             XCTAssertTrue("\(error)".contains("b/eval.json") && "\(error)".contains("rhythm/linear"), "\(error)")
         }
