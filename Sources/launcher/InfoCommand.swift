@@ -33,6 +33,7 @@ struct Info: ParsableCommand {
         print("file           \(file)")
         print("source         \(corpus.source)")
         print("records        \(corpus.count)")
+        print("signals dtype  \(corpus.storedDType) (read as float32)")
         print("samples        \(corpus.samples) (\(String(format: "%.1f", Double(corpus.samples) / Double(max(corpus.samplingRate, 1)))) s)")
         print("sampling rate  \(corpus.samplingRate) Hz")
         print("leads          \(corpus.leads): \(corpus.leadNames.joined(separator: " "))")

@@ -11,7 +11,9 @@ struct Prepare: ParsableCommand {
             Every record is reduced to the leads I, II, III, aVR, aVL, aVF, V1-V6 (names matched \
             case-insensitively), converted to mV, NaN gaps interpolated linearly, resampled to 500 Hz \
             (polyphase), and cut to 10 s = 5000 samples. Records shorter than 10 s are zero-padded at the end. \
-            The output is written to <out>.tmp-<pid> and renamed into place only when complete.
+            The output is written to <out>.tmp-<pid> and renamed into place only when complete. \
+            ptbxl and wfdb also run under mpirun: the ranks share the records and write one corpus \
+            (identical to a serial run) through parallel HDF5 (docs/prepare.md).
             """,
         subcommands: [PreparePTBXL.self, PrepareWFDB.self, PrepareNPY.self])
 }
@@ -31,11 +33,14 @@ struct PreparePTBXL: ParsableCommand {
     @Option(help: "Keep only these strat_folds, e.g. 1-8 for a pre-training corpus of PTB-XL's training partition (default: all).")
     var folds: String?
     @Flag(help: "Verify the WFDB checksums of every signal.") var verifyChecksums = false
+    @OptionGroup var storage: PrepareStorageOptions
 
     func run() throws {
-        let summary = try CorpusPreparer.preparePTBXL(root: root, out: out, folds: try folds.map { try parseFolds($0, flag: "--folds") },
-                                                      verifyChecksums: verifyChecksums,
-                                                      log: { printError($0) })
+        let folds = try folds.map { try parseFolds($0, flag: "--folds") }
+        guard let summary = try runPrepare(storage, { run in
+            try CorpusPreparer.preparePTBXL(root: root, out: out, folds: folds, verifyChecksums: verifyChecksums,
+                                            run: run, log: { printError($0) })
+        }) else { return }
         print(String(format: "wrote %@: %d records in %.2f s (%.0f records/s)", out, summary.rows, summary.seconds,
                      summary.recordsPerSecond))
     }
@@ -58,6 +63,7 @@ struct PrepareWFDB: ParsableCommand {
     @Option(help: "Records longer than 10 s: split | center.") var length: String = "split"
     @Flag(help: "Warn about and skip unreadable records instead of stopping.") var skipBad = false
     @Flag(help: "Verify the WFDB checksums of every signal.") var verifyChecksums = false
+    @OptionGroup var storage: PrepareStorageOptions
 
     func validate() throws {
         guard !directories.isEmpty else { throw ValidationError("give at least one --dir") }
@@ -67,10 +73,12 @@ struct PrepareWFDB: ParsableCommand {
     }
 
     func run() throws {
-        let summary = try CorpusPreparer.prepareWFDB(
-            directories: directories, out: out, append: append,
-            policy: ECGPreprocessing.LengthPolicy(rawValue: length)!, skipBad: skipBad,
-            verifyChecksums: verifyChecksums, log: { printError($0) })
+        guard let summary = try runPrepare(storage, { run in
+            try CorpusPreparer.prepareWFDB(
+                directories: directories, out: out, append: append,
+                policy: ECGPreprocessing.LengthPolicy(rawValue: length)!, skipBad: skipBad,
+                verifyChecksums: verifyChecksums, run: run, log: { printError($0) })
+        }) else { return }
         print(String(format: "%@ %@: %d records → %d rows in %.2f s (%.0f records/s)%@", append ? "appended to" : "wrote", out,
                      summary.sourceRecords, summary.rows, summary.seconds, summary.recordsPerSecond,
                      summary.skipped > 0 ? ", \(summary.skipped) skipped" : ""))
@@ -106,6 +114,7 @@ struct PrepareNPY: ParsableCommand {
     var ids: String?
     @Option(help: "Seed of the stratified split.") var splitSeed: UInt64 = 0
     @Option(help: "Output corpus file (.h5).") var out: String
+    @OptionGroup var storage: PrepareStorageOptions
 
     static func list(_ text: String) -> [String] {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -128,6 +137,9 @@ struct PrepareNPY: ParsableCommand {
         options.taskName = taskName
         options.idsPath = ids
         options.splitSeed = splitSeed
+        options.dtype = storage.signalDType
+        options.batchSize = storage.batch
+        try requireSingleProcess("prepare npy")
         let summary = try CorpusPreparer.prepareNPY(options, log: { printError($0) })
         print(String(format: "wrote %@: %d records, task '%@' in %.2f s (%.0f records/s)", out, summary.rows, taskName,
                      summary.seconds, summary.recordsPerSecond))

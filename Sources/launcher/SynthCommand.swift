@@ -21,17 +21,20 @@ struct Synth: ParsableCommand {
     @Option(help: "Output corpus file (.h5).") var out: String
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Records per HDF5 write.") var batch: Int = 64
+    @Option(help: "Storage of /signals: float32 | float16 (half the size; readers get float32 back).") var dtype = "float32"
 
     func validate() throws {
         guard records >= 1 else { throw ValidationError("--records must be at least 1 (got \(records))") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1 (got \(batch))") }
+        guard SignalDType(rawValue: dtype) != nil else { throw ValidationError("--dtype must be float32 or float16, not '\(dtype)'") }
     }
 
     func run() throws {
         let comm = launchedByMPI() ? try Communicator.world() : nil
         let report: SynthCorpusReport
         do {
-            report = try SynthCorpus.write(path: out, records: records, seed: seed, ranks: comm, batchSize: batch)
+            report = try SynthCorpus.write(path: out, records: records, seed: seed, ranks: comm, batchSize: batch,
+                                         dtype: SignalDType(rawValue: dtype)!)
         } catch {
             // One failed rank would leave the others waiting in a collective: end the whole job.
             if let comm, comm.size > 1 {

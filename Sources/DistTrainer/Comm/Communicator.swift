@@ -166,6 +166,26 @@ public final class Communicator: @unchecked Sendable {
         }
     }
 
+    /// Every rank's bytes, in rank order (lengths may differ): the round reports of a parallel
+    /// prepare. Payloads are small (a round's row counts and moment sums), so Int32 counts suffice.
+    public func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] {
+        guard size > 1 else { return [bytes] }
+        var length = Int32(bytes.count)
+        var lengths = [Int32](repeating: 0, count: size)
+        try check(MPI_Allgather(&length, 1, shim_MPI_INT(), &lengths, 1, shim_MPI_INT(), comm), "MPI_Allgather(lengths)")
+        var offsets = [Int32](repeating: 0, count: size)
+        for r in 1..<size { offsets[r] = offsets[r - 1] + lengths[r - 1] }
+        let total = Int(offsets[size - 1] + lengths[size - 1])
+        var all = [UInt8](repeating: 0, count: max(total, 1))
+        try bytes.withUnsafeBytes { own in
+            try all.withUnsafeMutableBytes { gathered in
+                try check(MPI_Allgatherv(own.baseAddress, length, shim_MPI_BYTE(), gathered.baseAddress, lengths, offsets,
+                                         shim_MPI_BYTE(), comm), "MPI_Allgatherv(\(total) bytes)")
+            }
+        }
+        return (0..<size).map { Array(all[Int(offsets[$0])..<Int(offsets[$0] + lengths[$0])]) }
+    }
+
     /// Broadcast floats from `root` in place.
     public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int = 0) throws {
         guard size > 1 else { return }

@@ -10,14 +10,58 @@ public struct PrepareSummary: Sendable {
     public var recordsPerSecond: Double { seconds > 0 ? Double(sourceRecords) / seconds : 0 }
 }
 
+/// How a prepare run stores and shares its work (the same for every source).
+public struct PrepareRun {
+    /// Storage of /signals (nil: float32, or the existing corpus's for an append).
+    public var dtype: SignalDType?
+    /// The ranks preparing one corpus together (prepare under mpirun); nil = serial.
+    public var group: SharedFileGroup?
+    /// Source records per rank per round (and per HDF5 write).
+    public var batchSize = 128
+    /// Polled before every record: the name of a stop signal received (e.g. "SIGTERM") ends the run, keeping nothing.
+    public var stopRequested: () -> String? = { nil }
+    /// Throttled progress lines (rank 0 only).
+    public var progress: ((String) -> Void)?
+    public init() {}
+}
+
 /// Builds corpus files from PTB-XL or from folders of WFDB records.
 public enum CorpusPreparer {
+    /// Runs `work(index)` for every source record this rank handles, round by round, ending each
+    /// round with the writer (collectively under a group); a record's failure or a stop signal
+    /// is handed to the writer, which stops every rank.
+    static func runRounds(total: Int, writer: CorpusWriter, run: PrepareRun, _ work: (Int) throws -> Void) throws {
+        let shares = RoundShares(total: total, batch: run.batchSize, group: run.group)
+        var progress = PrepareProgress(total: total, report: shares.rank == 0 ? run.progress : nil)
+        for round in 0..<shares.rounds {
+            var failure: Error?
+            do {
+                for index in shares.records(round: round) {
+                    if let signal = run.stopRequested() { throw PrepareInterrupted(signal: signal) }
+                    try work(index)
+                }
+            } catch {
+                failure = error
+            }
+            try writer.endRound(failure: failure)
+            progress.update(done: shares.done(afterRound: round))
+        }
+    }
+
+    /// Sums per-rank counters over the group (identical on every rank afterwards).
+    static func groupTotals(_ values: [Int], _ group: SharedFileGroup?) throws -> [Int] {
+        guard let group, group.size > 1 else { return values }
+        var sums = values.map(Double.init)
+        try group.allReduceSum(&sums)
+        return sums.map { Int($0) }
+    }
+
     /// PTB-XL root → corpus: every row of `ptbxl_database.csv`, the 500 Hz files (`filename_hr`), its
     /// `ecg_id`, `strat_fold` and the six benchmark label tasks. Records are 10 s at 500 Hz; anything
     /// else is resampled and cut to its central 10 s / zero-padded like other sources.
     /// `folds` keeps only those strat_folds (e.g. 1–8, the training partition the paper pre-trains on).
     public static func preparePTBXL(root: String, out: String, folds: Set<Int32>? = nil, verifyChecksums: Bool = false,
-                                    batchSize: Int = 128, log: (String) -> Void = { _ in }) throws -> PrepareSummary {
+                                    run: PrepareRun = PrepareRun(), log: (String) -> Void = { _ in }) throws -> PrepareSummary {
         let started = Date()
         let database = try PTBXLDatabase.load(root: root)
         let databasePath = (root as NSString).appendingPathComponent("ptbxl_database.csv")
@@ -34,13 +78,15 @@ public enum CorpusPreparer {
             }
         }
         let tasks = database.tasks.map { CorpusTaskSpec(name: $0.name, labelNames: $0.labelNames) }
-        let writer = try CorpusWriter(path: out, source: "ptbxl", tasks: tasks, batchSize: batchSize)
+        let writer = try CorpusWriter(path: out, source: "ptbxl", tasks: tasks, dtype: run.dtype, batchSize: run.batchSize,
+                                      group: run.group)
         var summary = PrepareSummary()
         var resamplers: [Double: PolyphaseResampler] = [:]
         let window = UnsafeMutablePointer<Float>.allocate(capacity: CorpusWriter.samples * CorpusWriter.leads)
         defer { window.deallocate() }
         try writer.writeAll {
-            for entry in entries {
+            try runRounds(total: entries.count, writer: writer, run: run) { index in
+                let entry = entries[index]
                 let header = (root as NSString).appendingPathComponent(entry.filenameHR + ".hea")
                 let leads = try ECGPreprocessing.standardize(headerPath: header, verifyChecksums: verifyChecksums,
                                                              resamplers: &resamplers)
@@ -55,6 +101,8 @@ public enum CorpusPreparer {
                 summary.rows += 1
             }
         }
+        let totals = try groupTotals([summary.sourceRecords, summary.rows], run.group)
+        (summary.sourceRecords, summary.rows) = (totals[0], totals[1])
         summary.seconds = Date().timeIntervalSince(started)
         return summary
     }
@@ -81,7 +129,7 @@ public enum CorpusPreparer {
     /// records instead of stopping.
     public static func prepareWFDB(directories: [String], out: String, append: Bool = false,
                                    policy: ECGPreprocessing.LengthPolicy = .split, skipBad: Bool = false,
-                                   verifyChecksums: Bool = false, batchSize: Int = 128,
+                                   verifyChecksums: Bool = false, run: PrepareRun = PrepareRun(),
                                    log: (String) -> Void = { _ in }) throws -> PrepareSummary {
         let started = Date()
         let headerLists = try directories.map { try findHeaders(in: $0) }
@@ -91,39 +139,43 @@ public enum CorpusPreparer {
         // Folder names only: a corpus file travels between machines, its source label should not
         // carry this machine's absolute paths.
         let source = directories.map { "wfdb:\(URL(fileURLWithPath: $0).lastPathComponent)" }.joined(separator: "; ")
-        let writer = try CorpusWriter(path: out, source: source, tasks: [], append: append, batchSize: batchSize)
+        let writer = try CorpusWriter(path: out, source: source, tasks: [], append: append, dtype: run.dtype,
+                                      batchSize: run.batchSize, group: run.group)
+        // One list over all folders, in folder order: the unit the ranks share.
+        let records = zip(directories, headerLists).flatMap { directory, headers in headers.map { (directory, $0) } }
         var summary = PrepareSummary()
         var resamplers: [Double: PolyphaseResampler] = [:]
         let window = UnsafeMutablePointer<Float>.allocate(capacity: CorpusWriter.samples * CorpusWriter.leads)
         defer { window.deallocate() }
         try writer.writeAll {
-            for (directory, headers) in zip(directories, headerLists) {
+            try runRounds(total: records.count, writer: writer, run: run) { index in
+                let (directory, header) = records[index]
                 let prefix = ((directory as NSString).standardizingPath as NSString).lastPathComponent
-                for header in headers {
-                    let leads: ECGPreprocessing.StandardLeads
-                    do {
-                        leads = try ECGPreprocessing.standardize(headerPath: header, verifyChecksums: verifyChecksums,
-                                                                 resamplers: &resamplers)
-                    } catch let error as ECGDataError where skipBad {
-                        summary.skipped += 1
-                        summary.warnings.append("skipped \(error.description)")
-                        log("warning: skipped \(error.description)")
-                        continue
-                    }
-                    summary.warnings += leads.warnings
-                    leads.warnings.forEach { log("warning: \($0)") }
-                    let relative = String(header.dropFirst(directory.count).drop { $0 == "/" }.dropLast(4))
-                    let name = prefix.isEmpty || prefix == "/" ? relative : "\(prefix)/\(relative)"
-                    let starts = ECGPreprocessing.windowStarts(sampleCount: leads.sampleCount, policy: policy)
-                    for (index, start) in starts.enumerated() {
-                        try leads.withWindow(start: start, scratch: window) {
-                            try writer.add(signal: $0, name: starts.count > 1 ? "\(name)#\(index)" : name, fold: 0)
-                        }
-                        summary.rows += 1
-                    }
-                    summary.sourceRecords += 1
+                let leads: ECGPreprocessing.StandardLeads
+                do {
+                    leads = try ECGPreprocessing.standardize(headerPath: header, verifyChecksums: verifyChecksums,
+                                                             resamplers: &resamplers)
+                } catch let error as ECGDataError where skipBad {
+                    summary.skipped += 1
+                    summary.warnings.append("skipped \(error.description)")
+                    log("warning: skipped \(error.description)")
+                    return
                 }
+                summary.warnings += leads.warnings
+                leads.warnings.forEach { log("warning: \($0)") }
+                let relative = String(header.dropFirst(directory.count).drop { $0 == "/" }.dropLast(4))
+                let name = prefix.isEmpty || prefix == "/" ? relative : "\(prefix)/\(relative)"
+                let starts = ECGPreprocessing.windowStarts(sampleCount: leads.sampleCount, policy: policy)
+                for (index, start) in starts.enumerated() {
+                    try leads.withWindow(start: start, scratch: window) {
+                        try writer.add(signal: $0, name: starts.count > 1 ? "\(name)#\(index)" : name, fold: 0)
+                    }
+                    summary.rows += 1
+                }
+                summary.sourceRecords += 1
             }
+            let totals = try groupTotals([summary.sourceRecords, summary.rows, summary.skipped], run.group)
+            (summary.sourceRecords, summary.rows, summary.skipped) = (totals[0], totals[1], totals[2])
             if summary.rows == 0 {
                 throw ECGDataError(.missingRecord, directories.joined(separator: ", "), "no usable records (\(summary.skipped) skipped)")
             }

@@ -20,7 +20,10 @@ public final class CorpusReader {
     public let source: String
     /// Label tasks present under `/labels`, in name order.
     public let taskNames: [String]
-    private let signals: H5Dataset
+    /// How `/signals` is stored: "float32", "float16" (both written by ecg-dist), or e.g. "float64"
+    /// (other tools); every read returns float32.
+    public let storedDType: String
+    private let signals: SignalRows
 
     /// Signal records and bytes read through this reader since open (or the last `resetCounters()`).
     public private(set) var recordsRead = 0
@@ -39,12 +42,17 @@ public final class CorpusReader {
         self.file = file
         func bad(_ message: String) -> ECGDataError { ECGDataError(.badCorpus, path, message) }
         guard file.exists("signals") else { throw bad("dataset /signals is missing (not an ecg-dist corpus)") }
-        signals = try file.openDataset("signals")
-        let shape = signals.shape
+        let signalSet = try file.openDataset("signals")
+        let shape = signalSet.shape
         guard shape.count == 3, shape[2] == 12, shape[1] > 0 else {
             throw bad("/signals has shape (\(shape.map(String.init).joined(separator: ", "))); expected (N, samples, 12)")
         }
-        guard signals.storedType.typeClass == H5T_FLOAT else { throw bad("/signals is not a float dataset") }
+        let stored = signalSet.storedType
+        guard stored.typeClass == H5T_FLOAT else { throw bad("/signals is not a float dataset") }
+        // float16 is read as raw halves and widened here; any other float size HDF5 converts.
+        let dtype = SignalDType.of(storedSize: stored.size)
+        storedDType = dtype?.rawValue ?? "float\(stored.size * 8)"
+        signals = try SignalRows(signalSet, dtype: dtype ?? .float32)
         count = shape[0]
         samples = shape[1]
         leads = shape[2]
@@ -90,7 +98,7 @@ public final class CorpusReader {
         var first = 0
         while first < count {
             let n = min(chunk, count - first)
-            try signals.readRows(first..<(first + n), into: buffer)
+            try signals.read(first..<(first + n), into: buffer)
             for i in 0..<(n * recordElements) where !buffer[i].isFinite {
                 let row = first + i / recordElements, within = i % recordElements
                 throw ECGDataError(.badCorpus, path, "record \(row) (id \(recordIDs[row])), lead \(leadNames[within % leads]), sample \(within / leads) is \(buffer[i]): corpora must hold finite samples")
@@ -129,14 +137,14 @@ public final class CorpusReader {
 
     /// Reads records `rows` into `buffer` (rows.count × samples × leads floats, mV).
     public func readSignals(rows: Range<Int>, into buffer: UnsafeMutablePointer<Float>) throws {
-        try signals.readRows(rows, into: buffer)
+        try signals.read(rows, into: buffer)
         recordsRead += rows.count
         bytesRead += rows.count * recordElements * MemoryLayout<Float>.size
     }
 
     /// Reads the listed records (any order) into `buffer`, record i of the buffer = corpus row indices[i].
     public func readSignals(indices: [Int], into buffer: UnsafeMutablePointer<Float>) throws {
-        try signals.readRows(at: indices, into: buffer)
+        try signals.read(at: indices, into: buffer)
         recordsRead += indices.count
         bytesRead += indices.count * recordElements * MemoryLayout<Float>.size
     }

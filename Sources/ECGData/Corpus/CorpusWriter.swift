@@ -12,60 +12,17 @@ public struct CorpusTaskSpec: Sendable, Equatable {
     }
 }
 
-/// Per-lead running sums behind `channel_mean`/`channel_std`, kept as attributes so appends can update them.
-struct ChannelMoments {
-    var count = 0.0
-    var sum = [Double](repeating: 0, count: 12)
-    var sumOfSquares = [Double](repeating: 0, count: 12)
-
-    var packed: [Double] { [count] + sum + sumOfSquares }
-    init() {}
-    init?(packed: [Double]) {
-        guard packed.count == 25 else { return nil }
-        count = packed[0]
-        sum = Array(packed[1...12])
-        sumOfSquares = Array(packed[13...24])
-    }
-
-    /// Adds one (samples, 12) record. Float SIMD partial sums over blocks of 250 samples (12 leads =
-    /// one 8-wide + one 4-wide vector per sample) keep this cheap; blocks are accumulated in Double.
-    mutating func add(_ x: UnsafePointer<Float>, samples: Int) {
-        let raw = UnsafeRawPointer(x)
-        var t = 0
-        while t < samples {
-            let end = min(samples, t + 250)
-            var s8 = SIMD8<Float>(), q8 = SIMD8<Float>(), s4 = SIMD4<Float>(), q4 = SIMD4<Float>()
-            for u in t..<end {
-                let a = raw.loadUnaligned(fromByteOffset: u * 48, as: SIMD8<Float>.self)
-                let b = raw.loadUnaligned(fromByteOffset: u * 48 + 32, as: SIMD4<Float>.self)
-                s8 += a
-                q8 += a * a
-                s4 += b
-                q4 += b * b
-            }
-            for lead in 0..<8 { sum[lead] += Double(s8[lead]); sumOfSquares[lead] += Double(q8[lead]) }
-            for lead in 0..<4 { sum[8 + lead] += Double(s4[lead]); sumOfSquares[8 + lead] += Double(q4[lead]) }
-            t = end
-        }
-        count += Double(samples)
-    }
-
-    /// Mean and standard deviation per lead; a lead with (almost) no variance gets std 1 so dividing by it is safe.
-    var meanAndStd: (mean: [Float], std: [Float]) {
-        guard count > 0 else { return ([Float](repeating: 0, count: 12), [Float](repeating: 1, count: 12)) }
-        let mean = sum.map { $0 / count }
-        let std = (0..<12).map { lead -> Double in
-            let variance = max(0, sumOfSquares[lead] / count - mean[lead] * mean[lead])
-            return variance > 1e-12 ? variance.squareRoot() : 1
-        }
-        return (mean.map { Float($0) }, std.map { Float($0) })
-    }
-}
-
 /// Writes a corpus file (layout: docs/hdf5-layout.md). Records are buffered and written in batches of
 /// whole rows. Everything goes to `<path>.tmp-<pid>`, renamed onto `path` by `finish()`; on any error
 /// (or without `finish()`) the temporary file is deleted, so no partial corpus is ever left behind.
 /// `append: true` copies the existing corpus to the temporary file first and adds rows to it.
+///
+/// With a `group` of several ranks (prepare under mpirun) every rank adds its own records and all
+/// ranks call `endRound()` together after each round; the rows of a round follow rank order, so a
+/// caller that gives rank r the r-th slice of each round's records gets the serial row order. The
+/// ranks then share `<path>.tmp` through MPI-IO, exchange their row counts and channel-moment block
+/// sums, grow the datasets together and write their rows; rank 0 renames the file when all have
+/// closed it. A failure on any rank (reported at the next `endRound`) stops every rank there.
 public final class CorpusWriter {
     public static let samples = ECGPreprocessing.windowSamples
     public static let leads = 12
@@ -75,45 +32,71 @@ public final class CorpusWriter {
     public let path: String
     public let temporaryPath: String
     public private(set) var tasks: [CorpusTaskSpec]
-    /// Rows in the corpus, including ones still buffered.
+    /// Rows in the corpus, including ones still buffered (with a group: all ranks' rows written so
+    /// far plus this rank's buffered ones).
     public private(set) var count: Int
     public private(set) var finished = false
+    /// How /signals is stored (an appended-to corpus keeps its own).
+    public private(set) var dtype: SignalDType
+    /// Rows written to the file by all ranks.
+    public var writtenRowCount: Int { writtenRows }
 
+    private let group: SharedFileGroup?
     private var file: H5File?
-    private var signals: H5Dataset?, ids: H5Dataset?, names: H5Dataset?, folds: H5Dataset?
+    private var signals: SignalRows?
+    private var ids: H5Dataset?, names: H5Dataset?, folds: H5Dataset?
     /// One content hash per record (CorpusOverlap.swift): the leakage guard compares them.
     private var hashes: H5Dataset?
     private var labelSets: [H5Dataset] = []
     private let source: String
 
     private let batchCapacity: Int
-    private let pendingSignals: UnsafeMutablePointer<Float>
-    private var pendingIDs: [Int64] = [], pendingNames: [String] = [], pendingFolds: [Int32] = []
+    /// Buffered rows (float32 mV; for float16 already rounded to what will be stored).
+    private var pendingSignals: [Float] = []
+    /// nil = the default id, the row's index in the corpus (known only when the round is written).
+    private var pendingIDs: [Int64?] = [], pendingNames: [String] = [], pendingFolds: [Int32] = []
     private var pendingHashes: [Int64] = []
+    /// Channel-moment block sums of the buffered rows (ChannelMoments.blockSums), applied in row order when written.
+    private var pendingBlockSums: [Float] = []
     private var pendingLabels: [[UInt8]] // per task, flat rows
     private var writtenRows: Int
     private var trainMoments = ChannelMoments(), allMoments = ChannelMoments()
     private var anyFold = false
+    /// A write that failed on this rank of a group, reported to the others at the next exchange.
+    private var deferredFailure: Error?
 
-    public init(path: String, source: String, tasks: [CorpusTaskSpec], append: Bool = false, batchSize: Int = 128) throws {
+    static let blockSumsPerRow = ChannelMoments.blockCount(samples: samples) * ChannelMoments.floatsPerBlock
+
+    /// `dtype` nil = float32 for a new corpus, the existing corpus's storage for `append`.
+    /// `group` = the ranks writing this file together (nil or a group of one: serial).
+    public init(path: String, source: String, tasks: [CorpusTaskSpec], append: Bool = false, dtype: SignalDType? = nil,
+                batchSize: Int = 128, group: SharedFileGroup? = nil) throws {
         self.path = path
         self.source = source
         self.tasks = tasks
-        temporaryPath = AtomicFile.temporaryPath(for: path)
+        self.dtype = dtype ?? .float32
+        let shared = (group?.size ?? 1) > 1 ? group : nil
+        self.group = shared
+        // Every rank must name the same file; a stale one of an earlier stopped run is replaced.
+        temporaryPath = shared == nil ? AtomicFile.temporaryPath(for: path) : path + ".tmp"
         batchCapacity = max(1, batchSize)
-        pendingSignals = .allocate(capacity: batchCapacity * Self.samples * Self.leads)
         pendingLabels = Array(repeating: [], count: tasks.count)
         count = 0
         writtenRows = 0
         let directory = (path as NSString).deletingLastPathComponent
         var isDirectory: ObjCBool = false
         if !directory.isEmpty, !(FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue) {
-            // (all stored properties are set, so deinit runs and frees the batch buffer)
+            aborted = true   // nothing was created
             throw ECGDataError(.missingFile, path, "output directory \(directory) does not exist")
         }
-        try? FileManager.default.removeItem(atPath: temporaryPath)
+        if append && shared != nil {
+            aborted = true
+            throw ECGDataError(.badCorpus, path, "--append runs on one process only (not under mpirun)")
+        }
+        if (shared?.rank ?? 0) == 0 { try? FileManager.default.removeItem(atPath: temporaryPath) }
         do {
-            if append { try openForAppend() } else { try createNew() }
+            try shared?.barrier()
+            if append { try openForAppend(requested: dtype) } else { try createNew() }
         } catch {
             abort()
             throw error
@@ -122,13 +105,15 @@ public final class CorpusWriter {
 
     deinit {
         if !finished && !aborted { abort() }
-        pendingSignals.deallocate()
     }
 
     private func createNew() throws {
-        let file = try H5File.create(path: temporaryPath)
+        let file = try group?.createSharedFile(path: temporaryPath) ?? H5File.create(path: temporaryPath)
         self.file = file
-        signals = try file.createDataset("signals", type: .float32, shape: [0, Self.samples, Self.leads], chunk: [1, Self.samples, Self.leads])
+        // Dataset creation and growth are collective under MPI-IO: every rank makes the same calls.
+        let signalSet = try file.createDataset("signals", type: dtype.elementType, shape: [0, Self.samples, Self.leads],
+                                               chunk: [1, Self.samples, Self.leads])
+        signals = try SignalRows(signalSet, dtype: dtype)
         ids = try file.createDataset("record_ids", type: .int64, shape: [0], chunk: [4096])
         names = try file.createDataset("record_names", type: .fixedString(Self.recordNameBytes), shape: [0], chunk: [1024])
         folds = try file.createDataset("strat_fold", type: .int32, shape: [0], chunk: [4096])
@@ -144,12 +129,12 @@ public final class CorpusWriter {
                                              chunk: [1024, task.labelNames.count])
         let namesSet = try file.createDataset("labels/\(task.name)_names", type: .fixedString(Self.labelNameBytes),
                                               shape: [task.labelNames.count], chunk: [task.labelNames.count], extendable: false)
-        try namesSet.writeStrings(task.labelNames, rows: 0..<task.labelNames.count)
+        if (group?.rank ?? 0) == 0 { try namesSet.writeStrings(task.labelNames, rows: 0..<task.labelNames.count) }
         return dataset
     }
 
     /// Copies the existing corpus and checks it can take more rows of this writer's kind.
-    private func openForAppend() throws {
+    private func openForAppend(requested: SignalDType?) throws {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ECGDataError(.missingFile, path, "cannot append: corpus does not exist")
         }
@@ -170,7 +155,15 @@ public final class CorpusWriter {
         try FileManager.default.copyItem(atPath: path, toPath: temporaryPath)
         let file = try H5File.open(path: temporaryPath, mode: .readWrite)
         self.file = file
-        signals = try file.openDataset("signals")
+        let signalSet = try file.openDataset("signals")
+        guard let stored = SignalDType.of(storedSize: signalSet.storedType.size) else {
+            throw ECGDataError(.badCorpus, path, "cannot append: /signals is stored as \(existing.storedDType), not float32 or float16")
+        }
+        if let requested, requested != stored {
+            throw ECGDataError(.badCorpus, path, "cannot append \(requested.rawValue) rows: the corpus stores /signals as \(stored.rawValue)")
+        }
+        dtype = stored
+        signals = try SignalRows(signalSet, dtype: stored)
         ids = try file.openDataset("record_ids")
         names = try file.openDataset("record_names")
         folds = try file.openDataset("strat_fold")
@@ -201,7 +194,7 @@ public final class CorpusWriter {
         callerTaskOrder = given.map { task in merged.firstIndex { $0.name == task.name }! }
         pendingLabels = Array(repeating: [], count: merged.count)
         combinedSource = oldSource.isEmpty ? source : (oldSource.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.contains(source) ? oldSource : "\(oldSource); \(source)")
-        for dataset in [signals!, ids!, names!, folds!, hashes!] + labelSets {
+        for dataset in [signals!.dataset, ids!, names!, folds!, hashes!] + labelSets {
             let rows = dataset.shape.first ?? 0
             guard rows == count else {
                 throw ECGDataError(.badCorpus, path, "cannot append: \(dataset.name) has \(rows) rows, signals has \(count)")
@@ -215,36 +208,65 @@ public final class CorpusWriter {
     /// (in that order), or is empty for unlabelled records. `id` defaults to the row index.
     public func add(signal: UnsafePointer<Float>, id: Int64? = nil, name: String, fold: Int32, labels: [[UInt8]] = []) throws {
         guard !finished, !aborted, file != nil else { throw ECGDataError(.badCorpus, path, "corpus writer is already closed") }
-        let slot = pendingIDs.count
         let width = Self.samples * Self.leads
         // Readers trust the finite record this writer leaves (CorpusReader.finiteAttribute).
         for i in 0..<width where !signal[i].isFinite {
             throw ECGDataError(.badCorpus, path, "record \(name): lead \(ECGPreprocessing.leadNames[i % Self.leads]), sample \(i / Self.leads) is \(signal[i]) after preprocessing")
         }
-        (pendingSignals + slot * width).update(from: signal, count: width)
         let order = callerTaskOrder ?? Array(0..<tasks.count)
         guard labels.isEmpty || labels.count == order.count else {
             throw ECGDataError(.badCorpus, path, "record \(name): \(labels.count) label rows for \(order.count) tasks")
         }
         for (taskIndex, task) in tasks.enumerated() {
+            if let given = order.firstIndex(of: taskIndex), !labels.isEmpty, labels[given].count != task.labelNames.count {
+                throw ECGDataError(.badCorpus, path, "record \(name): task \(task.name) row has \(labels[given].count) labels, expected \(task.labelNames.count)")
+            }
+        }
+        let start = pendingSignals.count
+        pendingSignals.append(contentsOf: UnsafeBufferPointer(start: signal, count: width))
+        if dtype == .float16 {
+            let overflow: Int? = pendingSignals.withUnsafeMutableBufferPointer { buffer in
+                let row = buffer.baseAddress! + start
+                HalfPrecision.roundInPlace(row, count: width)
+                return (0..<width).first { !row[$0].isFinite }
+            }
+            if let i = overflow {
+                pendingSignals.removeLast(width)
+                throw ECGDataError(.badCorpus, path, "record \(name): lead \(ECGPreprocessing.leadNames[i % Self.leads]), sample \(i / Self.leads) is \(signal[i]) mV, beyond the float16 range (±65504); store this corpus as float32")
+            }
+        }
+        for (taskIndex, task) in tasks.enumerated() {
             if let given = order.firstIndex(of: taskIndex), !labels.isEmpty {
-                guard labels[given].count == task.labelNames.count else {
-                    throw ECGDataError(.badCorpus, path, "record \(name): task \(task.name) row has \(labels[given].count) labels, expected \(task.labelNames.count)")
-                }
                 pendingLabels[taskIndex] += labels[given]
             } else {
                 pendingLabels[taskIndex] += [UInt8](repeating: 0, count: task.labelNames.count)
             }
         }
-        pendingIDs.append(id ?? Int64(count))
+        pendingIDs.append(id)
         pendingNames.append(Self.fitName(name))
         pendingFolds.append(fold)
+        // The hash is of the writer's float32 values, before any rounding to float16: it names the
+        // recording, so a float16 corpus still matches a float32 corpus of the same records in the
+        // leakage guard (docs/hdf5-layout.md). The moments are of the stored values: they
+        // normalise what readers get back.
         pendingHashes.append(Int64(bitPattern: RecordContentHash.of(signal, count: width)))
-        allMoments.add(signal, samples: Self.samples)
-        if (1...8).contains(fold) { trainMoments.add(signal, samples: Self.samples) }
-        if fold != 0 { anyFold = true }
+        let sumsStart = pendingBlockSums.count
+        pendingBlockSums.append(contentsOf: repeatElement(0, count: Self.blockSumsPerRow))
+        pendingSignals.withUnsafeBufferPointer { stored in
+            pendingBlockSums.withUnsafeMutableBufferPointer { sums in
+                ChannelMoments.blockSums(stored.baseAddress! + start, samples: Self.samples, into: sums.baseAddress! + sumsStart)
+            }
+        }
         count += 1
-        if pendingIDs.count == batchCapacity { try flush() }
+        if group == nil && pendingIDs.count >= batchCapacity { try flush(failure: nil) }
+    }
+
+    /// Ends a round of records (all ranks of a group call together, also those that added none):
+    /// writes the buffered rows of every rank. `failure` = why this rank stopped adding (a bad
+    /// record, a signal); then every rank throws here (this rank its own error, the others a
+    /// `SharedWriteFailure` with its message) and the caller aborts.
+    public func endRound(failure: Error? = nil) throws {
+        try flush(failure: failure)
     }
 
     /// Names longer than the 64-byte field keep their end, which identifies the record best.
@@ -254,37 +276,76 @@ public final class CorpusWriter {
         return String(decoding: bytes.suffix(recordNameBytes), as: UTF8.self)
     }
 
-    /// Writes the buffered rows as one hyperslab per dataset.
-    private func flush() throws {
+    /// Writes the buffered rows as one hyperslab per dataset. With a group: first exchanges row
+    /// counts, folds and moment block sums (and failures) with the other ranks, so every rank knows
+    /// where its rows go and applies all rows' moments in row order.
+    private func flush(failure: Error?) throws {
         let k = pendingIDs.count
-        guard k > 0, let signals, let ids, let names, let folds, let hashes else { return }
-        let rows = writtenRows..<(writtenRows + k)
-        for dataset in [signals, ids, names, folds, hashes] + labelSets { try dataset.resize(rows: rows.upperBound) }
-        try signals.writeRows(rows, from: UnsafePointer(pendingSignals))
-        try pendingIDs.withUnsafeBufferPointer { try ids.writeRows(rows, from: $0.baseAddress!) }
-        try pendingFolds.withUnsafeBufferPointer { try folds.writeRows(rows, from: $0.baseAddress!) }
-        try pendingHashes.withUnsafeBufferPointer { try hashes.writeRows(rows, from: $0.baseAddress!) }
-        try names.writeStrings(pendingNames, rows: rows)
-        for (taskIndex, dataset) in labelSets.enumerated() {
-            try pendingLabels[taskIndex].withUnsafeBufferPointer { try dataset.writeRows(rows, from: $0.baseAddress!) }
-            pendingLabels[taskIndex].removeAll(keepingCapacity: true)
+        guard let signals, let ids, let names, let folds, let hashes else { return }
+        let own = RoundReport(rows: k, folds: pendingFolds, blockSums: pendingBlockSums,
+                              failure: (failure ?? deferredFailure).map { "\($0)" })
+        let reports = try group.map { try $0.allGather(own.encoded).map { RoundReport(decoding: $0, floatsPerRow: Self.blockSumsPerRow) } } ?? [own]
+        let rank = group?.rank ?? 0
+        if let failed = reports.firstIndex(where: { $0.failure != nil }) {
+            if failed == rank, let mine = failure ?? deferredFailure { throw mine }
+            throw SharedWriteFailure(rank: failed, message: reports[failed].failure!)
         }
-        writtenRows = rows.upperBound
+        for report in reports {
+            report.blockSums.withUnsafeBufferPointer { sums in
+                for (row, fold) in report.folds.enumerated() {
+                    let rowSums = sums.baseAddress! + row * Self.blockSumsPerRow
+                    allMoments.add(blockSums: rowSums, samples: Self.samples)
+                    if (1...8).contains(fold) { trainMoments.add(blockSums: rowSums, samples: Self.samples) }
+                    if fold != 0 { anyFold = true }
+                }
+            }
+        }
+        let total = reports.reduce(0) { $0 + $1.rows }
+        guard total > 0 else { return }
+        let first = writtenRows + reports[..<rank].reduce(0) { $0 + $1.rows }
+        let rows = first..<(first + k)
+        for dataset in [signals.dataset, ids, names, folds, hashes] + labelSets { try dataset.resize(rows: writtenRows + total) }
+        do {
+            if k > 0 {
+                let rowIDs = pendingIDs.enumerated().map { $0.element ?? Int64(first + $0.offset) }
+                try pendingSignals.withUnsafeBufferPointer { try signals.write(rows, from: $0.baseAddress!) }
+                try rowIDs.withUnsafeBufferPointer { try ids.writeRows(rows, from: $0.baseAddress!) }
+                try pendingFolds.withUnsafeBufferPointer { try folds.writeRows(rows, from: $0.baseAddress!) }
+                try pendingHashes.withUnsafeBufferPointer { try hashes.writeRows(rows, from: $0.baseAddress!) }
+                try names.writeStrings(pendingNames, rows: rows)
+                for (taskIndex, dataset) in labelSets.enumerated() {
+                    try pendingLabels[taskIndex].withUnsafeBufferPointer { try dataset.writeRows(rows, from: $0.baseAddress!) }
+                }
+            }
+        } catch {
+            // Alone, this rank would leave the others waiting in the next collective: it tells them there.
+            guard group != nil else { throw error }
+            deferredFailure = error
+        }
+        writtenRows += total
+        count = writtenRows
+        pendingSignals.removeAll(keepingCapacity: true)
         pendingIDs.removeAll(keepingCapacity: true)
         pendingNames.removeAll(keepingCapacity: true)
         pendingFolds.removeAll(keepingCapacity: true)
         pendingHashes.removeAll(keepingCapacity: true)
+        pendingBlockSums.removeAll(keepingCapacity: true)
+        for taskIndex in pendingLabels.indices { pendingLabels[taskIndex].removeAll(keepingCapacity: true) }
     }
 
     /// Writes the remaining rows and the root attributes, closes the file and renames it into place.
     /// Channel statistics come from training folds 1–8, or from all records when the corpus has no folds.
+    /// With a group all ranks call this together.
     public func finish() throws {
         guard !aborted else { throw ECGDataError(.badCorpus, path, "corpus writer was aborted") }
         guard !finished else { return }
         do {
-            try flush()
+            try flush(failure: nil)
+            // A group's last write may have failed on some rank: one more (empty) exchange tells everyone.
+            if group != nil { try flush(failure: nil) }
             guard let file else { throw ECGDataError(.badCorpus, path, "corpus writer is already closed") }
-            guard count > 0 else { throw ECGDataError(.badCorpus, path, "no records to write") }
+            guard writtenRows > 0 else { throw ECGDataError(.badCorpus, path, "no records to write") }
+            // Attribute writes are collective metadata operations: all ranks write identical values.
             let attributes = file.attributes
             try attributes.set("sampling_rate", int32: Int32(ECGPreprocessing.samplingRate))
             try attributes.set("n_samples", int32: Int32(Self.samples))
@@ -300,12 +361,17 @@ public final class CorpusWriter {
             // so validated, by CorpusReader).
             try attributes.set(CorpusReader.finiteAttribute, int32: 1)
             closeFile()
-            if FileManager.default.fileExists(atPath: path) && !FileManager.default.fileExists(atPath: temporaryPath) {
-                throw ECGDataError(.badCorpus, temporaryPath, "temporary corpus vanished")
+            // The file is complete only once every rank has closed it.
+            try group?.barrier()
+            if (group?.rank ?? 0) == 0 {
+                if FileManager.default.fileExists(atPath: path) && !FileManager.default.fileExists(atPath: temporaryPath) {
+                    throw ECGDataError(.badCorpus, temporaryPath, "temporary corpus vanished")
+                }
+                do { try AtomicFile.moveIntoPlace(temporaryPath, to: path) } catch let error as FileError {
+                    throw ECGDataError(.badCorpus, error.path, error.message)
+                }
             }
-            do { try AtomicFile.moveIntoPlace(temporaryPath, to: path) } catch let error as FileError {
-                throw ECGDataError(.badCorpus, error.path, error.message)
-            }
+            try group?.barrier()
             finished = true
         } catch {
             abort()
@@ -331,11 +397,13 @@ public final class CorpusWriter {
         }
     }
 
-    /// Closes and deletes the temporary file; the output path is left as it was.
+    /// Closes and deletes the temporary file; the output path is left as it was. With a group:
+    /// collective (the ranks close the shared file together); rank 0 deletes it.
     public func abort() {
-        closeFile()
-        try? FileManager.default.removeItem(atPath: temporaryPath)
+        guard !aborted else { return }
         aborted = true
+        closeFile()
+        if (group?.rank ?? 0) == 0 { try? FileManager.default.removeItem(atPath: temporaryPath) }
     }
     private var aborted = false
 }

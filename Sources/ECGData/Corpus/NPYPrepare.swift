@@ -29,6 +29,8 @@ public struct NPYPrepareOptions: Sendable {
     public var splitSeed: UInt64 = 0
     public var out: String
     public var batchSize = 128
+    /// Storage of /signals (nil: float32).
+    public var dtype: SignalDType?
 
     public init(signalsPath: String, samplingRate: Double, leadNames: [String], labelsPath: String, idColumn: String, out: String) {
         self.signalsPath = signalsPath
@@ -151,7 +153,7 @@ extension CorpusPreparer {
         let recordIDs = numericIDs.count == count ? numericIDs : (0..<count).map(Int64.init)
 
         let writer = try CorpusWriter(path: options.out, source: "npy:\((path as NSString).lastPathComponent)",
-                                      tasks: [CorpusTaskSpec(name: task, labelNames: table.labelNames)], batchSize: options.batchSize)
+                                      tasks: [CorpusTaskSpec(name: task, labelNames: table.labelNames)], dtype: options.dtype, batchSize: options.batchSize)
         var summary = PrepareSummary()
         summary.warnings = summaryWarnings
         var resamplers: [Double: PolyphaseResampler] = [:]

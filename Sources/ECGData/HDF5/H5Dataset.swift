@@ -76,9 +76,15 @@ public final class H5Dataset {
 
     /// Reads rows `rows` into `buffer` (rows.count × rowElements values).
     public func readRows<T: H5NativeScalar>(_ rows: Range<Int>, into buffer: UnsafeMutablePointer<T>) throws {
+        try readRows(rows, into: UnsafeMutableRawPointer(buffer), memoryType: T.h5MemoryType)
+    }
+
+    /// Reads rows `rows` into `buffer` as elements of `memoryType` (e.g. the stored type itself, so
+    /// HDF5 copies bytes without converting).
+    public func readRows(_ rows: Range<Int>, into buffer: UnsafeMutableRawPointer, memoryType: hid_t) throws {
         let (fileSpace, memorySpace) = try rowSelection(rows)
         defer { H5Sclose(fileSpace); H5Sclose(memorySpace) }
-        guard H5Dread(id, T.h5MemoryType, memorySpace, fileSpace, shim_H5P_DEFAULT(), buffer) >= 0 else {
+        guard H5Dread(id, memoryType, memorySpace, fileSpace, shim_H5P_DEFAULT(), buffer) >= 0 else {
             throw error("cannot read rows \(rows.lowerBound)..<\(rows.upperBound)")
         }
     }
@@ -86,8 +92,14 @@ public final class H5Dataset {
     /// Reads the rows listed in `indices` (any order, repeats allowed) into `buffer`, row i of the buffer
     /// = dataset row indices[i]. One HDF5 read of the union of runs of consecutive rows.
     public func readRows<T: H5NativeScalar>(at indices: [Int], into buffer: UnsafeMutablePointer<T>) throws {
+        try readRows(at: indices, into: UnsafeMutableRawPointer(buffer), memoryType: T.h5MemoryType,
+                     elementBytes: MemoryLayout<T>.stride)
+    }
+
+    /// `readRows(at:into:)` with elements of `memoryType`, `elementBytes` bytes each.
+    public func readRows(at indices: [Int], into buffer: UnsafeMutableRawPointer, memoryType: hid_t, elementBytes: Int) throws {
         let dims = shape
-        let perRow = dims.dropFirst().reduce(1, *)
+        let rowBytes = dims.dropFirst().reduce(1, *) * elementBytes
         for index in indices where index < 0 || index >= dims[0] {
             throw error("row \(index) out of range 0..<\(dims[0])")
         }
@@ -112,28 +124,33 @@ public final class H5Dataset {
         if unique.isEmpty { H5Sselect_none(memorySpace) }
         // HDF5 returns the selection in file order; read straight into `buffer` when that is the asked order.
         if unique == indices {
-            guard H5Dread(id, T.h5MemoryType, memorySpace, fileSpace, shim_H5P_DEFAULT(), buffer) >= 0 else {
+            guard H5Dread(id, memoryType, memorySpace, fileSpace, shim_H5P_DEFAULT(), buffer) >= 0 else {
                 throw error("cannot read \(indices.count) listed rows")
             }
             return
         }
-        let sorted = UnsafeMutablePointer<T>.allocate(capacity: max(unique.count, 1) * perRow)
+        let sorted = UnsafeMutableRawPointer.allocate(byteCount: max(unique.count, 1) * max(rowBytes, 1), alignment: 64)
         defer { sorted.deallocate() }
-        guard H5Dread(id, T.h5MemoryType, memorySpace, fileSpace, shim_H5P_DEFAULT(), sorted) >= 0 else {
+        guard H5Dread(id, memoryType, memorySpace, fileSpace, shim_H5P_DEFAULT(), sorted) >= 0 else {
             throw error("cannot read \(indices.count) listed rows")
         }
         var position: [Int: Int] = [:]
         for (i, row) in unique.enumerated() { position[row] = i }
         for (i, row) in indices.enumerated() {
-            (buffer + i * perRow).update(from: sorted + position[row]! * perRow, count: perRow)
+            (buffer + i * rowBytes).copyMemory(from: sorted + position[row]! * rowBytes, byteCount: rowBytes)
         }
     }
 
     /// Writes `buffer` (rows.count × rowElements values) into rows `rows`.
     public func writeRows<T: H5NativeScalar>(_ rows: Range<Int>, from buffer: UnsafePointer<T>) throws {
+        try writeRows(rows, from: UnsafeRawPointer(buffer), memoryType: T.h5MemoryType)
+    }
+
+    /// Writes rows `rows` from `buffer` holding elements of `memoryType`.
+    public func writeRows(_ rows: Range<Int>, from buffer: UnsafeRawPointer, memoryType: hid_t) throws {
         let (fileSpace, memorySpace) = try rowSelection(rows)
         defer { H5Sclose(fileSpace); H5Sclose(memorySpace) }
-        guard H5Dwrite(id, T.h5MemoryType, memorySpace, fileSpace, shim_H5P_DEFAULT(), buffer) >= 0 else {
+        guard H5Dwrite(id, memoryType, memorySpace, fileSpace, shim_H5P_DEFAULT(), buffer) >= 0 else {
             throw error("cannot write rows \(rows.lowerBound)..<\(rows.upperBound)")
         }
     }

@@ -26,9 +26,11 @@ public let hdf5Lock = NSLock()
 /// Element types ecg-dist stores. `fileType` is the on-disk (little-endian) type, `memoryType` the native one.
 public enum H5ElementType: Equatable, Sendable {
     case float32, float64, int16, int32, int64, uint8
+    /// IEEE half, little-endian (`SignalDType.float16`); h5py reads it as numpy float16.
+    case float16
     case fixedString(Int)
 
-    /// A new type id for fixed strings (caller closes it); a predefined id otherwise (never closed).
+    /// A new type id for fixed strings and halves (caller closes it); a predefined id otherwise (never closed).
     func makeFileType() -> (id: hid_t, owned: Bool) {
         switch self {
         case .float32: return (shim_H5T_IEEE_F32LE(), false)
@@ -37,6 +39,7 @@ public enum H5ElementType: Equatable, Sendable {
         case .int32: return (shim_H5T_STD_I32LE(), false)
         case .int64: return (shim_H5T_STD_I64LE(), false)
         case .uint8: return (shim_H5T_STD_U8LE(), false)
+        case .float16: return (shim_make_H5T_IEEE_F16LE(), true)
         case .fixedString(let size): return (makeFixedStringType(size), true)
         }
     }

@@ -37,8 +37,9 @@ public enum SynthCorpus {
 
     /// Generates `records` records and writes them to `path`. `ranks` = nil writes serially;
     /// otherwise every rank of `ranks` must call this with the same arguments.
+    /// `dtype` float16 rounds every sample to half before the statistics, which then describe what is stored.
     public static func write(path: String, records: Int, seed: UInt64, ranks: SharedFileGroup?,
-                             batchSize: Int = 64) throws -> SynthCorpusReport {
+                             batchSize: Int = 64, dtype: SignalDType = .float32) throws -> SynthCorpusReport {
         guard records > 0 else { throw FileError(path, "--records must be at least 1 (got \(records))") }
         let directory = (path as NSString).deletingLastPathComponent
         var isDirectory: ObjCBool = false
@@ -56,7 +57,7 @@ public enum SynthCorpus {
         let generateSeconds: Double, labelCounts: [Int]
         do {
             (generateSeconds, labelCounts) = try writeFile(temporary, records: records, seed: seed, rank: rank, size: size,
-                                                           ranks: parallel, batchSize: batchSize)
+                                                           ranks: parallel, batchSize: batchSize, dtype: dtype)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)   // never leave a partial corpus behind
             throw error
@@ -72,12 +73,13 @@ public enum SynthCorpus {
     }
 
     private static func writeFile(_ temporary: String, records: Int, seed: UInt64, rank: Int, size: Int,
-                                  ranks parallel: SharedFileGroup?, batchSize: Int) throws -> (Double, [Int]) {
+                                  ranks parallel: SharedFileGroup?, batchSize: Int, dtype: SignalDType) throws -> (Double, [Int]) {
         let file = try parallel?.createSharedFile(path: temporary) ?? H5File.create(path: temporary)
         let n = sampleCount, leads = ECGSynthesizer.leadCount
         let labelNames = SynthLabel.names
         // Dataset creation is collective under MPI-IO: every rank creates the same full-size datasets.
-        let signals = try file.createDataset("signals", type: .float32, shape: [records, n, leads], chunk: [1, n, leads], extendable: false)
+        let signals = try SignalRows(file.createDataset("signals", type: dtype.elementType, shape: [records, n, leads],
+                                                        chunk: [1, n, leads], extendable: false), dtype: dtype)
         let ids = try file.createDataset("record_ids", type: .int64, shape: [records], chunk: [min(records, 4096)], extendable: false)
         let names = try file.createDataset("record_names", type: .fixedString(CorpusWriter.recordNameBytes), shape: [records],
                                            chunk: [min(records, 1024)], extendable: false)
@@ -113,13 +115,14 @@ public enum SynthCorpus {
                 rowNames.append(recordName(seed: seed, index: index))
             }
             generateSeconds += threadCPUSeconds() - t0
+            if dtype == .float16 { HalfPrecision.roundInPlace(buffer, count: rows.count * n * leads) }
             for k in 0..<rows.count {
                 let record = UnsafePointer(buffer + k * n * leads)
                 for i in 0..<(n * leads) where !record[i].isFinite { nonFinite += 1 }
                 all.add(record, samples: n)
                 if (1...8).contains(rowFolds[k]) { train.add(record, samples: n) }
             }
-            try signals.writeRows(rows, from: UnsafePointer(buffer))
+            try signals.write(rows, from: UnsafePointer(buffer))
             try rowIDs.withUnsafeBufferPointer { try ids.writeRows(rows, from: $0.baseAddress!) }
             try rowFolds.withUnsafeBufferPointer { try folds.writeRows(rows, from: $0.baseAddress!) }
             try rowLabels.withUnsafeBufferPointer { try labels.writeRows(rows, from: $0.baseAddress!) }

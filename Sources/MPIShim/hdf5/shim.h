@@ -3,7 +3,8 @@
 // HDF5 for Swift, without MPI: the data and evaluation targets read and write corpus files
 // serially through this module and never import MPIShim. Swift cannot import macros such as
 // H5P_DEFAULT or H5T_NATIVE_FLOAT, so each one used by ecg-dist is wrapped here as a static inline
-// function. No logic lives in this file.
+// function. No logic lives in this file, except building the half-precision type below (HDF5 1.10
+// predefines none; h5py and numpy recognise exactly this layout as float16).
 // The only HDF5 on this system is the parallel build (pkg-config hdf5-openmpi), whose hdf5.h
 // includes mpi.h for the MPI-IO declarations: those declarations are visible here, but nothing in
 // the serial path calls MPI, links against it at run time or needs MPI_Init. MPI-IO file access
@@ -38,4 +39,16 @@ static inline hid_t shim_H5T_IEEE_F64LE(void) { return H5T_IEEE_F64LE; }
 static inline hid_t shim_H5T_NATIVE_INT16(void) { return H5T_NATIVE_INT16; }
 static inline hid_t shim_H5T_STD_I16LE(void) { return H5T_STD_I16LE; }
 static inline size_t shim_H5T_VARIABLE(void) { return H5T_VARIABLE; }
+// IEEE 754 binary16, little-endian: sign bit 15, exponent bits 10-14 (bias 15), mantissa bits 0-9.
+// The caller closes the returned type.
+static inline hid_t shim_make_H5T_IEEE_F16LE(void) {
+    hid_t type = H5Tcopy(H5T_IEEE_F32LE);
+    if (type < 0) return type;
+    if (H5Tset_fields(type, 15, 10, 5, 0, 10) < 0 || H5Tset_ebias(type, 15) < 0 ||
+        H5Tset_size(type, 2) < 0 || H5Tset_precision(type, 16) < 0) {
+        H5Tclose(type);
+        return -1;
+    }
+    return type;
+}
 #endif

@@ -1,0 +1,52 @@
+import ArgumentParser
+import DistTrainer
+import ECGData
+import Foundation
+
+/// Flags every `prepare` source shares: signal storage, and the ranks when started under mpirun.
+struct PrepareStorageOptions: ParsableArguments {
+    @Option(help: "Storage of /signals: float32 | float16 (half the size; readers get float32 back). Default float32; an --append keeps the corpus's own.")
+    var dtype: String?
+    @Option(help: "Source records per rank per round (one HDF5 write each); rows and statistics do not depend on it.")
+    var batch = 128
+
+    func validate() throws {
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1 (got \(batch))") }
+        if let dtype, SignalDType(rawValue: dtype) == nil {
+            throw ValidationError("--dtype must be float32 or float16, not '\(dtype)'")
+        }
+    }
+
+    var signalDType: SignalDType? { dtype.flatMap(SignalDType.init(rawValue:)) }
+}
+
+/// Runs one prepare `body` serially or, under mpirun/srun, on every rank of the world writing one
+/// corpus through parallel HDF5 (CorpusWriter's group mode). SIGTERM/SIGINT stop the run at the
+/// next record and keep nothing. Failures reach every rank at the same round, so each rank exits
+/// non-zero on its own (no MPI_Abort) and only rank 0 prints the message. Returns the summary on
+/// the rank that should print it (rank 0), nil on the others.
+func runPrepare(_ options: PrepareStorageOptions, _ body: (PrepareRun) throws -> PrepareSummary) throws -> PrepareSummary? {
+    let comm = launchedByMPI() ? try Communicator.world() : nil
+    StopSignals.install()
+    var run = PrepareRun()
+    run.dtype = options.signalDType
+    run.batchSize = options.batch
+    run.group = comm
+    run.stopRequested = { StopSignals.received != 0 ? StopSignals.name(StopSignals.received) : nil }
+    run.progress = { printError($0) }
+    do {
+        let summary = try body(run)
+        return (comm?.isRoot ?? true) ? summary : nil
+    } catch {
+        guard let comm, comm.size > 1, !comm.isRoot else { throw error }
+        throw ExitCode.failure
+    }
+}
+
+/// Commands that write a file from one process only refuse to run on several ranks (each rank
+/// would write and rename the same output).
+func requireSingleProcess(_ command: String) throws {
+    if launchedByMPI(), try Communicator.world().size > 1 {
+        throw ValidationError("\(command) runs on one process; start it without mpirun")
+    }
+}
