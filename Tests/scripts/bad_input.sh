@@ -175,6 +175,15 @@ expect_failure "npy: duplicate id" "$N/out.h5" "duplicate.csv" "id '1'" "appears
 expect_failure "npy: fold out of range" "$N/out.h5" "badfold.csv" "column 'fold'" "'11'" -- npy --signals "$N/good.npy" --leads $LEADS --labels "$N/badfold.csv" --fold-column fold
 expect_failure "npy: no such id column" "$N/out.h5" "good.csv" "column 'pid' is missing" -- "$BIN" prepare npy --fs 250 --id-column pid --out "$N/out.h5" --signals "$N/good.npy" --leads $LEADS --labels "$N/good.csv"
 expect_failure "npy: non-voltage units" "$N/out.h5" "good.npy" "--units 'mmHg'" -- npy --signals "$N/good.npy" --leads $LEADS --labels "$N/good.csv" --units mmHg
+
+# Storage: an unknown --dtype, and appending float16 rows to a float32 corpus.
+expect_failure "unknown --dtype" "$WORK/dt.h5" "--dtype" "float8" -- "$BIN" prepare ptbxl --root "$FIX" --out "$WORK/dt.h5" --dtype float8
+mkdir -p "$WORK/app"; cp "$REC".* "$WORK/app/"
+"$BIN" prepare wfdb --dir "$WORK/app" --out "$WORK/app32.h5" >/dev/null 2>&1
+cp "$WORK/app32.h5" "$WORK/app32.keep"
+expect_failure "append float16 rows to a float32 corpus" "" "app32.h5" "stores /signals as float32" -- "$BIN" prepare wfdb --dir "$WORK/app" --out "$WORK/app32.h5" --append --dtype float16
+cmp -s "$WORK/app32.h5" "$WORK/app32.keep" && echo "ok   the float32 corpus is unchanged" || { echo "FAIL the float32 corpus changed"; failures=$((failures + 1)); }
+ls "$WORK"/app32.h5.tmp* >/dev/null 2>&1 && { echo "FAIL temporary file left"; failures=$((failures + 1)); }
 npy --signals "$N/good.npy" --leads $LEADS --labels "$N/good.csv" >/dev/null 2>&1 && [ -f "$N/out.h5" ] && echo "ok   npy: the unbroken inputs prepare" || { echo "FAIL npy: good inputs refused"; failures=$((failures + 1)); }
 
 if [ $failures -eq 0 ]; then echo "bad_input: all passed"; else echo "bad_input: $failures FAILED"; exit 1; fi

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# `prepare` under mpirun writes the corpus a serial run writes, byte for byte (needs BIN = release
+# ecg-dist, WORK = scratch dir; h5py for the comparison):
+#  1. ptbxl and wfdb (with a long record split into three rows), float32 and float16, serial vs
+#     mpirun -np 2 and -np 3 with small rounds (--batch) so every rank holds records: every
+#     dataset and attribute equal (Tests/scripts/compare_corpora.py); the comparer itself must
+#     see the float16/float32 difference;
+#  2. a corrupt record in rank 1's share: non-zero exit, the message names the file, no output;
+#  3. SIGTERM to mpirun half-way: non-zero exit, no output and no temporary file.
+set -u
+cd "$(dirname "$0")/../.."
+: "${BIN:?set BIN to the release ecg-dist}" "${WORK:?set WORK to a scratch folder}"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+FIX=Tests/Fixtures/ptbxl-mini
+T=$WORK/parallel-prepare
+rm -rf "$T"; mkdir -p "$T"
+failures=0
+ok() { echo "ok   $*"; }
+fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+mpi() { local np=$1; shift; mpirun --oversubscribe -np "$np" "$BIN" "$@"; }
+same() {   # same NAME A B
+    if python3 Tests/scripts/compare_corpora.py "$2" "$3" >"$T/cmp.txt" 2>&1; then ok "$1"; else fail "$1"; cat "$T/cmp.txt"; fi
+}
+run() {    # run NAME COMMAND...: must succeed
+    if ! "${@:2}" >"$T/log.txt" 2>&1; then fail "$1: exit $?"; cat "$T/log.txt"; fi
+}
+
+# WFDB tree: the 28 fixture records plus one 30-s record (three records' samples end to end) that
+# `--length split` cuts into three rows named long#0..#2.
+W=$T/wfdb; mkdir -p "$W/a" "$W/b"
+cp "$FIX"/records500/00000/000{0,1}*_hr.* "$W/a/"
+cp "$FIX"/records500/00000/000{2,3}*_hr.* "$W/b/" 2>/dev/null || true
+cat "$FIX"/records500/00000/0000{1,2,3}_hr.dat > "$W/b/long.dat"
+sed -e '1s/^00001_hr 12 500 5000/long 12 500 15000/' -e 's/^00001_hr\.dat/long.dat/' "$FIX/records500/00000/00001_hr.hea" > "$W/b/long.hea"
+
+for dtype in float32 float16; do
+    run "serial ptbxl $dtype" "$BIN" prepare ptbxl --root "$FIX" --out "$T/ptbxl-1-$dtype.h5" --dtype "$dtype"
+    run "serial wfdb $dtype" "$BIN" prepare wfdb --dir "$W/a" --dir "$W/b" --out "$T/wfdb-1-$dtype.h5" --dtype "$dtype"
+    # Serial with small rounds: the round size changes nothing either.
+    run "serial ptbxl $dtype --batch 5" "$BIN" prepare ptbxl --root "$FIX" --out "$T/ptbxl-1b-$dtype.h5" --dtype "$dtype" --batch 5
+    same "ptbxl $dtype: serial --batch 5 = serial" "$T/ptbxl-1-$dtype.h5" "$T/ptbxl-1b-$dtype.h5"
+    for np in 2 3; do
+        batch=$((np + 1))
+        run "np=$np ptbxl $dtype" mpi "$np" prepare ptbxl --root "$FIX" --out "$T/ptbxl-$np-$dtype.h5" --dtype "$dtype" --batch "$batch"
+        same "ptbxl $dtype: mpirun -np $np (--batch $batch) = serial" "$T/ptbxl-1-$dtype.h5" "$T/ptbxl-$np-$dtype.h5"
+        run "np=$np wfdb $dtype" mpi "$np" prepare wfdb --dir "$W/a" --dir "$W/b" --out "$T/wfdb-$np-$dtype.h5" --dtype "$dtype" --batch "$batch"
+        same "wfdb $dtype: mpirun -np $np (--batch $batch) = serial" "$T/wfdb-1-$dtype.h5" "$T/wfdb-$np-$dtype.h5"
+    done
+done
+python3 - "$T/wfdb-1-float32.h5" "$T/ptbxl-1-float16.h5" <<'PY' || fail "corpus contents"
+import sys, h5py
+w = h5py.File(sys.argv[1], "r"); names = [n.decode() for n in w["record_names"][:]]
+assert [n for n in names if n.startswith("b/long")] == ["b/long#0", "b/long#1", "b/long#2"], names
+assert list(w["record_ids"][:]) == list(range(len(names)))
+assert h5py.File(sys.argv[2], "r")["signals"].dtype == "float16"
+print("ok   wfdb split rows b/long#0..#2, running ids; float16 corpus stored as float16 (h5py)")
+PY
+# The comparer must be able to fail.
+if python3 Tests/scripts/compare_corpora.py "$T/ptbxl-1-float32.h5" "$T/ptbxl-1-float16.h5" >/dev/null 2>&1; then
+    fail "compare_corpora.py finds no difference between float32 and float16 corpora"
+else
+    ok "compare_corpora.py tells a float16 corpus from a float32 one"
+fi
+"$BIN" info "$T/ptbxl-3-float16.h5" | grep -q "signals dtype  float16" && ok "info shows the dtype" || fail "info lacks the dtype"
+
+# A corrupt record in rank 1's share: with --batch 4 rank 1 holds records 5-8 of the sorted list.
+B=$T/bad; mkdir -p "$B"; cp "$FIX"/records500/00000/000{0,1}*_hr.* "$B/"
+bad=$(ls "$B"/*.dat | sort | sed -n 6p)
+head -c 50000 "$bad" > "$B/t" && mv "$B/t" "$bad"
+mpi 2 prepare wfdb --dir "$B" --out "$T/bad.h5" --batch 4 >"$T/bad.txt" 2>&1
+code=$?
+if [ $code -ne 0 ] && [ $code -lt 128 ] && grep -qF "$(basename "$bad")" "$T/bad.txt" && grep -qi "truncated" "$T/bad.txt" \
+   && ! ls "$T"/bad.h5* >/dev/null 2>&1; then
+    ok "corrupt record on rank 1 (exit $code): $(grep -iF "$(basename "$bad")" "$T/bad.txt" | head -1)"
+else
+    fail "corrupt record on rank 1: exit $code, files: $(ls "$T"/bad.h5* 2>/dev/null)"; cat "$T/bad.txt"
+fi
+
+# SIGTERM half-way: 40 folders of links to the fixture (1120 records), one record per round.
+L=$T/many
+for k in $(seq -w 1 40); do
+    mkdir -p "$L/d$k"
+    for f in "$PWD/$FIX"/records500/00000/*; do ln -s "$f" "$L/d$k/"; done
+done
+mpirun --oversubscribe -np 2 "$BIN" prepare wfdb --dir "$L" --out "$T/stopped.h5" --batch 1 >"$T/term.txt" 2>&1 &
+pid=$!
+sleep 3
+kill -TERM $pid
+wait $pid
+code=$?
+if [ $code -ne 0 ] && ! ls "$T"/stopped.h5* >/dev/null 2>&1; then
+    ok "SIGTERM to mpirun half-way (exit $code): no corpus, no temporary file; $(grep -m1 -i "SIGTERM" "$T/term.txt")"
+else
+    fail "SIGTERM to mpirun: exit $code, files: $(ls "$T"/stopped.h5* 2>/dev/null)"; tail -5 "$T/term.txt"
+fi
+
+rm -rf "$T"
+if [ $failures -gt 0 ]; then echo "$failures parallel prepare check(s) failed"; exit 1; fi
+echo "all parallel prepare checks passed"
