@@ -23,6 +23,19 @@ def raw(value):
     return array.dtype.str, array.shape, array.tobytes()
 
 
+def differing_rows(x, y, block=1024):
+    """Rows whose bytes differ, read in blocks so that corpora larger than memory compare too."""
+    if not x.shape:
+        return [] if raw(x[()]) == raw(y[()]) else [0]
+    rows = []
+    for first in range(0, x.shape[0], block):
+        a, b = x[first:first + block], y[first:first + block]
+        if a.tobytes() != b.tobytes():
+            flat_a, flat_b = a.reshape(len(a), -1).view(np.uint8), b.reshape(len(b), -1).view(np.uint8)
+            rows += [first + int(i) for i in np.nonzero((flat_a != flat_b).any(axis=1))[0]]
+    return rows
+
+
 def main(a_path, b_path):
     differences = []
     with h5py.File(a_path, "r") as a, h5py.File(b_path, "r") as b:
@@ -37,9 +50,10 @@ def main(a_path, b_path):
             if isinstance(x, h5py.Dataset):
                 if x.dtype != y.dtype or x.shape != y.shape:
                     differences.append(f"{name}: {x.dtype}{x.shape} vs {y.dtype}{y.shape}")
-                elif raw(x[()]) != raw(y[()]):
-                    rows = [i for i in range(x.shape[0]) if raw(x[i]) != raw(y[i])] if x.shape else []
-                    differences.append(f"{name}: bytes differ (rows {rows[:5]}{'...' if len(rows) > 5 else ''})")
+                else:
+                    rows = differing_rows(x, y)
+                    if rows:
+                        differences.append(f"{name}: bytes differ (rows {rows[:5]}{'...' if len(rows) > 5 else ''})")
             for key in sorted(set(x.attrs) ^ set(y.attrs)):
                 differences.append(f"{name} attribute {key}: only in {'A' if key in x.attrs else 'B'}")
             for key in sorted(set(x.attrs) & set(y.attrs)):

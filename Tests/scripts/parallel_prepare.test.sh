@@ -6,7 +6,7 @@
 #     dataset and attribute equal (Tests/scripts/compare_corpora.py); the comparer itself must
 #     see the float16/float32 difference;
 #  2. a corrupt record in rank 1's share: non-zero exit, the message names the file, no output;
-#  3. SIGTERM to mpirun half-way: non-zero exit, no output and no temporary file.
+#  3. SIGTERM half-way (to mpirun, to a serial run): non-zero exit, no output and no temporary file.
 set -u
 cd "$(dirname "$0")/../.."
 : "${BIN:?set BIN to the release ecg-dist}" "${WORK:?set WORK to a scratch folder}"
@@ -76,23 +76,29 @@ else
     fail "corrupt record on rank 1: exit $code, files: $(ls "$T"/bad.h5* 2>/dev/null)"; cat "$T/bad.txt"
 fi
 
-# SIGTERM half-way: 40 folders of links to the fixture (1120 records), one record per round.
+# SIGTERM half-way: 120 folders of links to the fixture (3360 records), one record per round.
 L=$T/many
-for k in $(seq -w 1 40); do
+for k in $(seq -w 1 120); do
     mkdir -p "$L/d$k"
     for f in "$PWD/$FIX"/records500/00000/*; do ln -s "$f" "$L/d$k/"; done
 done
-mpirun --oversubscribe -np 2 "$BIN" prepare wfdb --dir "$L" --out "$T/stopped.h5" --batch 1 >"$T/term.txt" 2>&1 &
-pid=$!
-sleep 3
-kill -TERM $pid
-wait $pid
-code=$?
-if [ $code -ne 0 ] && ! ls "$T"/stopped.h5* >/dev/null 2>&1; then
-    ok "SIGTERM to mpirun half-way (exit $code): no corpus, no temporary file; $(grep -m1 -i "SIGTERM" "$T/term.txt")"
-else
-    fail "SIGTERM to mpirun: exit $code, files: $(ls "$T"/stopped.h5* 2>/dev/null)"; tail -5 "$T/term.txt"
-fi
+stop_half_way() {   # stop_half_way NAME COMMAND...: SIGTERM half-way must leave nothing
+    "${@:2}" --dir "$L" --out "$T/stopped.h5" --batch 1 >"$T/term.txt" 2>&1 &
+    local pid=$!
+    # Half-way: one second after the temporary corpus appears (3360 records take several seconds).
+    for _ in $(seq 300); do ls "$T"/stopped.h5.tmp* >/dev/null 2>&1 && break; sleep 0.1; done
+    sleep 1
+    kill -TERM $pid
+    wait $pid
+    local code=$?
+    if [ $code -ne 0 ] && ! ls "$T"/stopped.h5* >/dev/null 2>&1; then
+        ok "SIGTERM to $1 half-way (exit $code): no corpus, no temporary file; $(grep -m1 -i "SIGTERM" "$T/term.txt")"
+    else
+        fail "SIGTERM to $1: exit $code, files: $(ls "$T"/stopped.h5* 2>/dev/null)"; tail -5 "$T/term.txt"
+    fi
+}
+stop_half_way "mpirun -np 2" mpirun --oversubscribe -np 2 "$BIN" prepare wfdb
+stop_half_way "a serial run" "$BIN" prepare wfdb
 
 rm -rf "$T"
 if [ $failures -gt 0 ]; then echo "$failures parallel prepare check(s) failed"; exit 1; fi

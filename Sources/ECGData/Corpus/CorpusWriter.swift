@@ -80,6 +80,8 @@ public final class CorpusWriter {
         // Every rank must name the same file; a stale one of an earlier stopped run is replaced.
         temporaryPath = shared == nil ? AtomicFile.temporaryPath(for: path) : path + ".tmp"
         batchCapacity = max(1, batchSize)
+        // One batch of rows without the doubling growth overshoot (a group's round may still grow it).
+        pendingSignals.reserveCapacity(batchCapacity * Self.samples * Self.leads)
         pendingLabels = Array(repeating: [], count: tasks.count)
         count = 0
         writtenRows = 0
