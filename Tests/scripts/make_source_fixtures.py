@@ -120,7 +120,7 @@ def write_challenge(out, rng):
                            ["426783006"])
     write_challenge_record(f"{base}/cpsc_2018/g1", "A0002", ecg_like(rng, 4000, 500, 12), 500, STANDARD, 1000,
                            ["164889003", "59118001"])
-    ptb_leads = STANDARD[:6] + ["V1", "V2", "V3", "V4", "V5", "V6"] + ["VX", "VY", "VZ"]
+    ptb_leads = STANDARD + ["VX", "VY", "VZ"]  # the 12 leads and Frank's orthogonal leads
     write_challenge_record(f"{base}/ptb/g1", "S0001", ecg_like(rng, 12000, 1000, 15), 1000, ptb_leads, 2000,
                            ["164865005"])
     write_challenge_record(f"{base}/st_petersburg_incart/g1", "I0001", ecg_like(rng, 35 * 257, 257, 12, drift_mv=0.5),
