@@ -96,7 +96,10 @@ final class DropoutTests: XCTestCase {
         defer { TransformerStack.tileRows = saved }
         let untiled = output(stack, store, x, keep: true)
         TransformerStack.tileRows = tokens   // one sample per tile
-        XCTAssertEqual(output(stack, store, x, keep: true), untiled)
+        // GEMMs over other row counts round differently (~1e-7); another mask would move
+        // activations by O(1).
+        let tiled = output(stack, store, x, keep: true)
+        for i in tiled.indices { XCTAssertEqual(tiled[i], untiled[i], accuracy: 1e-4 * max(1, abs(untiled[i])), "element \(i)") }
     }
 
     /// With a fixed mask the network is smooth in its inputs and weights, so the backward must
