@@ -5,11 +5,13 @@
 #      pre-trained vs random init. It shows the pipeline; 28 records give no meaningful AUCs.
 #   2. a generated corpus (ecg-dist synth): JEPA pre-training of vit-tiny on 4,000 synthetic
 #      records, then the same attentive probe (3 seeds) on the pre-trained and on a random-init
-#      encoder, evaluated on a separate held-out synthetic file (docs/learning.md is the long run).
+#      encoder, evaluated on a separate held-out synthetic file (docs/learning.md is the long run),
+#      once with few labels (1 % of the training folds: 16 records, where self-supervised features
+#      matter) and once with all 1,600.
 # Ends with one table per part (pre-trained | random init | difference), a figure (compare.svg,
 # and compare.png when rsvg-convert from librsvg2-bin is installed), and one sentence stating the
 # result. Tunables: NP, OUT; part 1: MODEL, STEPS; part 2: SYNTH_MODEL, SYNTH_STEPS,
-# SYNTH_RECORDS, SYNTH_EVAL_RECORDS, PROBE_STEPS, PROBE_SEEDS.
+# SYNTH_RECORDS, SYNTH_EVAL_RECORDS, PROBE_STEPS, PROBE_SEEDS, FEW_LABELS (fraction).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NP=${NP:-2}
@@ -22,6 +24,7 @@ SYNTH_RECORDS=${SYNTH_RECORDS:-4000}
 SYNTH_EVAL_RECORDS=${SYNTH_EVAL_RECORDS:-2000}
 PROBE_STEPS=${PROBE_STEPS:-500}
 PROBE_SEEDS=${PROBE_SEEDS:-3}
+FEW_LABELS=${FEW_LABELS:-0.01}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OPENBLAS_NUM_THREADS=1   # one engine thread per rank: NP ranks fill NP cores (eval, one process, takes NP)
 OVERSUB=(); [ "$NP" -gt "$(nproc)" ] && OVERSUB=(--oversubscribe)
@@ -36,11 +39,12 @@ mkdir -p "$REAL" "$SYN"
 
 # Both encoders get the same probe flags and seeds; only the encoder differs. The eval tables go
 # to eval.log (the side-by-side tables at the end replace them); the progress line is on stderr.
-probe_both() {   # dir checkpoint model data task steps seeds
-  local dir=$1 ckpt=$2 model=$3 data=$4 task=$5 steps=$6 seeds=$7
-  local flags=(--data "$data" --task "$task" --mode linear --steps "$steps" --seeds "$seeds" --threads "$NP" --quiet)
-  "$BIN" eval --checkpoint "$ckpt" "${flags[@]}" --out "$dir/eval-pretrained" > "$dir/eval-pretrained.log"
-  "$BIN" eval --random-init --model "$model" "${flags[@]}" --out "$dir/eval-random" > "$dir/eval-random.log"
+probe_both() {   # dir checkpoint model data task steps seeds [train fraction] [name suffix]
+  local dir=$1 ckpt=$2 model=$3 data=$4 task=$5 steps=$6 seeds=$7 fraction=${8:-1} suffix=${9:-}
+  local flags=(--data "$data" --task "$task" --mode linear --steps "$steps" --seeds "$seeds" --threads "$NP"
+               --train-fraction "$fraction" --quiet)
+  "$BIN" eval --checkpoint "$ckpt" "${flags[@]}" --out "$dir/eval-pretrained$suffix" > "$dir/eval-pretrained$suffix.log"
+  "$BIN" eval --random-init --model "$model" "${flags[@]}" --out "$dir/eval-random$suffix" > "$dir/eval-random$suffix.log"
 }
 
 echo "==> 1/2 real sample: prepare (PTB-XL layout → HDF5: all 28 records for evaluation, folds 1-8 for pre-training)"
@@ -74,14 +78,17 @@ mpirun "${OVERSUB[@]}" -np "$NP" "$BIN" pretrain --data "$PRE" --out "$SYN/pretr
   --lr 1e-3 --log-every 100 --checkpoint-every "$SYNTH_STEPS"
 SYN_CKPT=$(ls "$SYN"/pretrain/checkpoints/step-*.ckpt | sort | tail -n 1)
 
-echo "==> 2/2 synthetic: attentive probe on task synth ($PROBE_STEPS steps, $PROBE_SEEDS seeds), pre-trained and random init"
+echo "==> 2/2 synthetic: attentive probe on task synth ($PROBE_STEPS steps, $PROBE_SEEDS seeds), pre-trained and random init, with $FEW_LABELS of the training labels and with all"
+probe_both "$SYN" "$SYN_CKPT" "$SYNTH_MODEL" "$HELD" synth "$PROBE_STEPS" "$PROBE_SEEDS" "$FEW_LABELS" -few
 probe_both "$SYN" "$SYN_CKPT" "$SYNTH_MODEL" "$HELD" synth "$PROBE_STEPS" "$PROBE_SEEDS"
+"$BIN" compare "$SYN/eval-pretrained-few/eval.json" "$SYN/eval-random-few/eval.json" --metrics "$SYN/pretrain/metrics.jsonl" \
+  --out "$SYN/compare-few" --summary-task synth --title "Synthetic ECG, few labels: JEPA pre-training vs random init" > "$SYN/compare-few.log"
 "$BIN" compare "$SYN/eval-pretrained/eval.json" "$SYN/eval-random/eval.json" --metrics "$SYN/pretrain/metrics.jsonl" \
-  --out "$SYN/compare" --summary-task synth --title "Synthetic ECG: JEPA pre-training vs random init" > "$SYN/compare.log"
+  --out "$SYN/compare" --summary-task synth --title "Synthetic ECG, all labels: JEPA pre-training vs random init" > "$SYN/compare.log"
 
 # PNG only when the Debian renderer happens to be installed (apt-get install librsvg2-bin).
 PNG=""
-for dir in "$REAL/compare" "$SYN/compare"; do
+for dir in "$REAL/compare" "$SYN/compare-few" "$SYN/compare"; do
   if command -v rsvg-convert >/dev/null && rsvg-convert -o "$dir/compare.png" "$dir/compare.svg"; then PNG=" (+ compare.png)"; fi
 done
 
@@ -95,13 +102,20 @@ tail -n +3 "$REAL/compare/compare.md"   # all but the title
 echo
 echo "## 2/2 Synthetic corpus ($SYNTH_MODEL, $SYNTH_STEPS pre-training steps; probe on a held-out file)"
 echo
-tail -n +3 "$SYN/compare/compare.md"   # all but the title
+echo "### a. few labels: the probe trains on $FEW_LABELS of the training folds"
+echo
+tail -n +3 "$SYN/compare-few/compare.md"   # all but the title
+echo
+echo "### b. all labels (1,600 training records): a random encoder with a trained probe catches up on this easy task"
+echo
+tail -n +3 "$SYN/compare/compare.md"
 echo
 echo "Outputs:"
-echo "  figure (loss curve + AUC bars): $SYN/compare/compare.svg$PNG"
-echo "  tables: $SYN/compare/compare.md, $REAL/compare/compare.md"
+echo "  figures (loss curve + AUC bars): $SYN/compare-few/compare.svg, $SYN/compare/compare.svg$PNG"
+echo "  tables: $SYN/compare-few/compare.md, $SYN/compare/compare.md, $REAL/compare/compare.md"
 echo "  per-encoder evaluations: $SYN/eval-pretrained/eval.md, $SYN/eval-random/eval.md (and under $REAL)"
 echo "  training curves: $SYN/pretrain/metrics.jsonl, $REAL/pretrain/metrics.jsonl"
 echo
-grep '^Result:' "$SYN/compare/compare.md" | sed 's/^Result:/In one sentence:/'
+grep '^Result:' "$SYN/compare-few/compare.md" | sed "s/^Result:/In one sentence ($FEW_LABELS of the labels):/"
+grep '^Result:' "$SYN/compare/compare.md" | sed 's/^Result:/With all labels:/'
 printf 'Demo wall time: %d min %02d s.\n' $((elapsed / 60)) $((elapsed % 60))

@@ -68,6 +68,9 @@ python3 Tests/scripts/check_prepare.py "$WORK/ptbxl.h5" Tests/Fixtures/ptbxl-min
 python3 Tests/scripts/check_npy_prepare.py "$BIN" "$WORK/npy-check"
 timeout 600 bash Tests/scripts/bad_input.sh "$BIN"
 
+step "every pre-training source of the paper (MIMIC-IV-ECG, CODE-15%, Challenge 2021) from fixtures in their layouts vs wfdb/h5py + scipy; bad input per reader"
+BIN="$BIN" WORK="$WORK" timeout 600 bash Tests/scripts/sources.test.sh
+
 step "distributed pre-training: equivalence over np, resume, kill -9, SIGTERM"
 BIN="$BIN" WORK="$WORK" timeout 900 bash Tests/scripts/distributed.test.sh
 

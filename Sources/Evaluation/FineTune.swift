@@ -7,6 +7,8 @@ import Model
 //   finetune               a fresh probe (1e-3 → 1e-5, 10,000 steps; ST-MEM-style);
 //   finetune_after_linear  starts from the probe the linear mode trained (1e-4 → 1e-6, 5,000 steps).
 // Every step draws one random 2.5 s crop per record (offset a pure function of (seed, step, slot)).
+// Training forwards use the mode's encoder dropout (paper: 0.1 / 0.05); validation and test
+// forwards keep no activations and so never drop.
 // Validation on fold 9 every `validateEvery` steps keeps the best encoder + probe; fold 10 is
 // scored once with that copy.
 
@@ -27,6 +29,9 @@ func runFineTune(_ run: HeadRun, mode: EvalMode = .finetune, config: ViTConfig, 
     }
     var loop = HeadTrainingLoop(run: run, layout: layout, mode: mode)
     let batch = loop.batch
+    // The paper's fine-tuning dropout; its masks are a pure function of (seed, step, site, slot).
+    let dropoutRate = Float(options.headProtocol(mode).dropout)
+    defer { encoder.dropout = nil }
 
     let cropFloats = plan.cropLength * data.channels
     let input = UnsafeMutablePointer<Float>.allocate(capacity: batch * cropFloats)
@@ -46,6 +51,7 @@ func runFineTune(_ run: HeadRun, mode: EvalMode = .finetune, config: ViTConfig, 
         }
         let labels = task.labels(of: records)
         encoder.keepsActivationsForBackward = true
+        encoder.dropout = dropoutRate > 0 ? DropoutMask(rate: dropoutRate, seed: run.seed, step: step) : nil
         let features = encoder.forward(weights: store.values, input: input, batch: batch, samples: plan.cropLength)
         let logits = probe.forward(weights: store.values, tokens: features, batch: batch, tokenCount: tokens)
         let loss = bceWithLogits(logits: logits, targets: labels, count: batch * L, dLogits: &dLogits)

@@ -18,9 +18,14 @@ public struct HeadProtocol: Codable, Sendable, Equatable {
     public var gradClip: Double
     /// Stop when the best validation score is this many steps old; 0 = never.
     public var earlyStoppingPatience: Int
+    /// Train-time dropout of the encoder blocks (the eval config's `dropout`, which finetune.py
+    /// writes into the encoder config): after attn.proj, after the MLP's GELU and after fc2.
+    /// Only the fine-tuning modes train the encoder; the linear probe's frozen encoder has none.
+    public var dropout: Double
 
     public init(steps: Int, learningRate: Double, finalLearningRate: Double, warmupSteps: Int, warmupStartLR: Double = 1e-6,
-                weightDecay: Double, beta2: Double, gradClip: Double, earlyStoppingPatience: Int) {
+                weightDecay: Double, beta2: Double, gradClip: Double, earlyStoppingPatience: Int, dropout: Double = 0) {
+        self.dropout = dropout
         self.steps = steps
         self.learningRate = learningRate
         self.finalLearningRate = finalLearningRate
@@ -39,15 +44,16 @@ public struct HeadProtocol: Codable, Sendable, Equatable {
                                                  weightDecay: 0.1, beta2: 0.999, gradClip: 1.0, earlyStoppingPatience: 5_000)
     /// configs/eval/finetune_after_linear.yaml: starts from the trained probe, 5,000 steps, LR 1e-4
     /// → 1e-6 cosine after 200 warm-up steps (from 1e-6, finetune.py's warmup_start_value), weight
-    /// decay 0, betas (0.9, 0.999), gradient clip 1.0, early_stopping_patience 2000.
+    /// decay 0, betas (0.9, 0.999), gradient clip 1.0, early_stopping_patience 2000, dropout 0.1.
     public static let paperFinetuneAfterLinear = HeadProtocol(steps: 5_000, learningRate: 1e-4, finalLearningRate: 1e-6,
                                                               warmupSteps: 200, weightDecay: 0, beta2: 0.999, gradClip: 1.0,
-                                                              earlyStoppingPatience: 2_000)
+                                                              earlyStoppingPatience: 2_000, dropout: 0.1)
     /// configs/eval/finetune.yaml (the ST-MEM-style fine-tuning from the pre-trained encoder and a
     /// fresh head): 10,000 steps, LR 1e-3 → 1e-5 after 200 warm-up steps, weight decay 0.01, betas
-    /// (0.9, 0.99), no gradient clipping, early_stopping_patience 2000.
+    /// (0.9, 0.99), no gradient clipping, early_stopping_patience 2000, dropout 0.05.
     public static let paperFinetune = HeadProtocol(steps: 10_000, learningRate: 1e-3, finalLearningRate: 1e-5, warmupSteps: 200,
-                                                   weightDecay: 0.01, beta2: 0.99, gradClip: 0, earlyStoppingPatience: 2_000)
+                                                   weightDecay: 0.01, beta2: 0.99, gradClip: 0, earlyStoppingPatience: 2_000,
+                                                   dropout: 0.05)
 
     var schedule: TrainingSchedule {
         TrainingSchedule(warmupSteps: min(warmupSteps, steps), totalSteps: steps, lrStart: warmupSteps > 0 ? warmupStartLR : learningRate,
@@ -63,6 +69,22 @@ public struct HeadProtocol: Codable, Sendable, Equatable {
         if !(gradClip >= 0) { throw fail("--\(flag) gradient clip must be ≥ 0 (0 = off)") }
         if !(beta2 > 0 && beta2 < 1) { throw fail("--\(flag) beta2 must be in (0, 1)") }
         if earlyStoppingPatience < 0 { throw fail("early-stopping patience must not be negative") }
+        if !(dropout >= 0 && dropout < 1) { throw fail("--dropout must be in [0, 1) (got \(dropout))") }
+    }
+}
+
+extension HeadProtocol {
+    /// Decodes eval.json files written before `dropout` existed (they trained without it).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(steps: try c.decode(Int.self, forKey: .steps), learningRate: try c.decode(Double.self, forKey: .learningRate),
+                  finalLearningRate: try c.decode(Double.self, forKey: .finalLearningRate),
+                  warmupSteps: try c.decode(Int.self, forKey: .warmupSteps),
+                  warmupStartLR: try c.decode(Double.self, forKey: .warmupStartLR),
+                  weightDecay: try c.decode(Double.self, forKey: .weightDecay), beta2: try c.decode(Double.self, forKey: .beta2),
+                  gradClip: try c.decode(Double.self, forKey: .gradClip),
+                  earlyStoppingPatience: try c.decode(Int.self, forKey: .earlyStoppingPatience),
+                  dropout: try c.decodeIfPresent(Double.self, forKey: .dropout) ?? 0)
     }
 }
 
@@ -134,6 +156,7 @@ public struct EvalOptions: Codable, Sendable, Equatable {
         if modes.isEmpty { throw fail("no evaluation mode selected") }
         // finetune_after_linear trains the linear probe first, with the linear protocol.
         if modes.contains(.linear) || modes.contains(.finetuneAfterLinear) { try linear.validate("linear") }
+        if linear.dropout != 0 { throw fail("the linear probe's encoder is frozen (cached features): it takes no dropout") }
         if modes.contains(.finetune) { try finetune.validate("finetune") }
         if modes.contains(.finetuneAfterLinear) { try finetuneAfterLinear.validate("after-linear") }
         if !(trainFraction > 0 && trainFraction <= 1) { throw fail("--train-fraction must be in (0, 1] (got \(trainFraction))") }

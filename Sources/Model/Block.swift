@@ -3,6 +3,9 @@
 // Forward and backward live side by side. Activations are kept per block when a backward will
 // follow; a forward-only stack (target encoder, evaluation) reuses one set for all blocks.
 // The last block can compute its outputs at selected token rows only (see `outputTokens`).
+// Train-time dropout (`dropout`) sits where timm / the ECG-JEPA paper code put it: on the
+// attention branch after its output projection, after the MLP's GELU, and on the MLP branch
+// after fc2 (none on the attention probabilities, no drop-path).
 
 /// Offsets of one block's parameters inside the flat store.
 struct BlockParameters {
@@ -52,6 +55,13 @@ final class TransformerStack {
     // Scratch shared by all blocks.
     private let geluOut = FloatBuffer(), dHidden = FloatBuffer(), dBranch = FloatBuffer()
     private let dqkv = FloatBuffer(), dProbs = FloatBuffer()
+    /// Dropout scratch: a branch output before it joins the residual, and the masked gradient.
+    private let branchOut = FloatBuffer(), dMasked = FloatBuffer()
+    /// Train-time dropout for the next forward that keeps activations (nil or rate 0 = none; the
+    /// site is set per place: 3·layer + 0 attention branch, + 1 GELU output, + 2 MLP branch).
+    var dropout: DropoutMask?
+    /// The dropout the last forward applied (its backward applies the same masks).
+    private var activeDropout: DropoutMask?
     /// Per-thread weight-gradient slabs (threads 1…) covering the blocks' parameter span.
     private var gradientSlabs: [FloatBuffer] = []
     private(set) var batch = 0, tokens = 0
@@ -111,6 +121,8 @@ final class TransformerStack {
         }
         for s in streams[0..<streamCount] { s.reserve(rows * dim) }
         if keepActivations { geluOut.reserve(rows * hiddenDim) }   // forward-only applies GELU in place
+        activeDropout = keepActivations && (dropout?.rate ?? 0) > 0 ? dropout : nil
+        if activeDropout != nil { branchOut.reserve(rows * dim) }
         return streams[0].pointer
     }
 
@@ -217,7 +229,15 @@ final class TransformerStack {
         let mid = inPlace ? x : a.mid.pointer + r0 * dim
         if let top { gatherRows(mid, x, samples: samples, tokenRows: top, width: dim, srcStride: dim) }
         else if !inPlace { mid.update(from: x, count: rows * dim) }
-        sgemm(false, true, outRows, dim, dim, 1, attn, dim, w + p.proj, dim, 1, mid, dim)
+        let drop = activeDropout, perSampleRows = outRows / samples.count
+        if let drop {   // mid = x + dropout(attn · projᵀ)
+            let branch = branchOut.pointer + r0 * dim
+            sgemm(false, true, outRows, dim, dim, 1, attn, dim, w + p.proj, dim, 0, branch, dim)
+            dropoutForward(branch, samples: samples, perSample: perSampleRows * dim, mask: drop.at(site: 3 * l))
+            accumulate(mid, branch, count: outRows * dim)
+        } else {
+            sgemm(false, true, outRows, dim, dim, 1, attn, dim, w + p.proj, dim, 1, mid, dim)
+        }
         layerNormForward(out: ln2, mean: a.mean2.pointer + r0, rstd: a.rstd2.pointer + r0, x: mid,
                          weight: w + p.norm2Weight, bias: w + p.norm2Bias, rows: outRows, dim: dim)
         linearForward(hidden, ln2, w + p.fc1, rows: outRows, inFeatures: dim, outFeatures: hd)
@@ -228,7 +248,15 @@ final class TransformerStack {
             geluForward(out: activated, h: hidden, count: outRows * hd)
         }
         if !inPlace { y.update(from: mid, count: outRows * dim) }
-        sgemm(false, true, outRows, dim, hd, 1, activated, hd, w + p.fc2, hd, 1, y, dim)
+        if let drop {   // y = mid + dropout(dropout(GELU) · fc2ᵀ)
+            dropoutForward(activated, samples: samples, perSample: perSampleRows * hd, mask: drop.at(site: 3 * l + 1))
+            let branch = branchOut.pointer + r0 * dim
+            sgemm(false, true, outRows, dim, hd, 1, activated, hd, w + p.fc2, hd, 0, branch, dim)
+            dropoutForward(branch, samples: samples, perSample: perSampleRows * dim, mask: drop.at(site: 3 * l + 2))
+            accumulate(y, branch, count: outRows * dim)
+        } else {
+            sgemm(false, true, outRows, dim, hd, 1, activated, hd, w + p.fc2, hd, 1, y, dim)
+        }
     }
 
     /// Backward of the last forward (which must have kept activations). `dx` holds the gradient of
@@ -244,6 +272,7 @@ final class TransformerStack {
         let scratchPerChunk = tokens * (tokens + dim / heads)   // attentionBackward's scratch
         dHidden.reserve(rows * hiddenDim); dBranch.reserve(rows * dim)
         dqkv.reserve(rows * 3 * dim); dProbs.reserve(scratchPerChunk * chunks)
+        if activeDropout != nil { dMasked.reserve(rows * dim) }
         if let outputTokens {   // the selected last block reads its output gradient from dTop
             let topRows = batch * selectedCount(outputTokens)
             dTop.reserve(topRows * dim).update(from: dx, count: topRows * dim)
@@ -285,17 +314,36 @@ final class TransformerStack {
         let dBr = dBranch.pointer + r0 * dim
         let saved = savedAttention(a, s0: s0, queries: m)
         let probs = UnsafePointer(saved.probs), rowScales = UnsafePointer(saved.rowScales)
-        // MLP branch: y = mid + fc2(GELU(fc1(LN2(mid)))).
-        sgemm(false, false, outRows, hd, dim, 1, dy, dim, w + p.fc2, hd, 0, dh, hd)
+        // MLP branch: y = mid + fc2(GELU(fc1(LN2(mid)))), with dropout: y = mid + D₂(D₁(GELU)·fc2ᵀ).
+        // dyBranch is the gradient reaching the branch: dy, or D₂(dy) (the residual keeps dy).
+        let drop = activeDropout, perSampleRows = outRows / samples.count
+        var dyBranch = UnsafePointer(dy)
+        if let drop {
+            let masked = dMasked.pointer + r0 * dim
+            masked.update(from: dy, count: outRows * dim)
+            dropoutBackward(masked, samples: samples, perSample: perSampleRows * dim, mask: drop.at(site: 3 * l + 2))
+            dyBranch = UnsafePointer(masked)
+        }
+        sgemm(false, false, outRows, hd, dim, 1, dyBranch, dim, w + p.fc2, hd, 0, dh, hd)
+        if let drop { dropoutBackward(dh, samples: samples, perSample: perSampleRows * hd, mask: drop.at(site: 3 * l + 1)) }
         geluBackwardFromCDF(dh: dh, h: a.hidden.pointer + r0 * hd, cdf: a.cdf.pointer + r0 * hd, recomputed: gOut, count: outRows * hd)
-        sgemm(true, false, dim, hd, outRows, 1, dy, dim, gOut, hd, 1, g + p.fc2, hd)
+        // fc2's input was D₁(GELU): mask the recomputed GELU the same way for its weight gradient.
+        if let drop { dropoutForward(gOut, samples: samples, perSample: perSampleRows * hd, mask: drop.at(site: 3 * l + 1)) }
+        sgemm(true, false, dim, hd, outRows, 1, dyBranch, dim, gOut, hd, 1, g + p.fc2, hd)
         linearBackward(dInput: dBr, dWeight: g + p.fc1, dOut: dh, input: a.ln2.pointer + r0 * dim,
                        weight: w + p.fc1, rows: outRows, inFeatures: dim, outFeatures: hd)
         layerNormBackward(dx: dy, dWeight: g + p.norm2Weight, dBias: g + p.norm2Bias, dOut: dBr,
                           x: a.mid.pointer + r0 * dim, mean: a.mean2.pointer + r0, rstd: a.rstd2.pointer + r0,
                           weight: w + p.norm2Weight, rows: outRows, dim: dim, accumulate: true)
-        // Attention branch: mid = x + proj(attn(LN1(x))).
-        linearBackward(dInput: dBr, dWeight: g + p.proj, dOut: dy, input: a.attn.pointer + r0 * dim,
+        // Attention branch: mid = x + proj(attn(LN1(x))), with dropout: mid = x + D₀(proj(…)).
+        var dMidBranch = UnsafePointer(dy)
+        if let drop {
+            let masked = dMasked.pointer + r0 * dim
+            masked.update(from: dy, count: outRows * dim)
+            dropoutBackward(masked, samples: samples, perSample: perSampleRows * dim, mask: drop.at(site: 3 * l))
+            dMidBranch = UnsafePointer(masked)
+        }
+        linearBackward(dInput: dBr, dWeight: g + p.proj, dOut: dMidBranch, input: a.attn.pointer + r0 * dim,
                        weight: w + p.proj, rows: outRows, inFeatures: dim, outFeatures: dim)
         // Like attentionForward, the kernel indexes by sample b: its output-gradient rows of this
         // tile start at c0 (= r0 without a selection).
@@ -325,7 +373,7 @@ final class TransformerStack {
 
     /// Bytes of activation and scratch memory currently reserved.
     var reservedBytes: Int {
-        totalBytes(activations.flatMap { $0.all } + streams + [geluOut, dHidden, dBranch, dqkv, dProbs]
+        totalBytes(activations.flatMap { $0.all } + streams + [geluOut, dHidden, dBranch, dqkv, dProbs, branchOut, dMasked]
                    + [topQueries, topOutput, dTop, dTopQueries] + gradientSlabs)
     }
 }

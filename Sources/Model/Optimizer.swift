@@ -25,6 +25,10 @@ public final class AdamW {
     public let m: UnsafeMutablePointer<Float>
     /// Second moment (EMA of squared gradients), `count` floats.
     public let v: UnsafeMutablePointer<Float>
+    /// Parameters (by name) that `step` leaves as they are, moments included: LayerNorm biases
+    /// kept at zero make the norms bias-free, as the paper's model has them, without changing the
+    /// parameter layout (checkpoints, exports and the PyTorch module keep the tensors, all zero).
+    public var frozen: Set<String> = []
     /// Number of floats in each moment buffer (== `layout.count`).
     public var count: Int { layout.count }
 
@@ -37,6 +41,13 @@ public final class AdamW {
         self.epsilon = epsilon
         m = ParameterStore.allocateZeroed(layout.count)
         v = ParameterStore.allocateZeroed(layout.count)
+    }
+
+    /// The LayerNorm biases of `layout` (every `norm*.bias`).
+    public static func layerNormBiasNames(_ layout: ParameterLayout) -> Set<String> {
+        Set(layout.specs.map(\.name).filter { name in
+            name.hasSuffix(".bias") && (name.split(separator: ".").dropLast().last.map { $0.hasPrefix("norm") } ?? false)
+        })
     }
 
     deinit {
@@ -67,7 +78,7 @@ public final class AdamW {
             beta1: beta1, beta2: beta2, epsilon: epsilon, decayFactor: 1)
         var decayed = constants
         decayed.decayFactor = 1 - lr * weightDecay
-        for spec in layout.specs {
+        for spec in layout.specs where !frozen.contains(spec.name) {
             update(range: spec.range, params: params, spec.decay ? decayed : constants)
         }
     }

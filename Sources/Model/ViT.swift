@@ -39,6 +39,14 @@ public final class ViTEncoder {
 
     var tokensOfLastForward: Int { stack.tokens }
 
+    /// Train-time dropout of the blocks (the paper's fine-tuning `dropout`): applied by forwards
+    /// that keep activations for a backward, never by evaluation / target forwards. Set the step
+    /// before each training forward; nil or rate 0 = none (bit-identical to no dropout).
+    public var dropout: DropoutMask? {
+        get { stack.dropout }
+        set { stack.dropout = newValue }
+    }
+
     /// I-JEPA init of this encoder's parameters inside `weights` (the full flat buffer).
     public func initialize(_ weights: UnsafeMutablePointer<Float>, seed: UInt64) {
         fillTruncatedNormal(weights + patchWeight, count: config.dim * config.patchLength, name: prefix + "patch_embed.weight", seed: seed)

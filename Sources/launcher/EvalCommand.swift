@@ -55,6 +55,8 @@ struct Eval: ParsableCommand {
     var gradClip: Double?
     @Option(help: "Early-stopping patience in steps for every mode, 0 = off (default: the paper's: 5000, 2000, 2000).")
     var patience: Int?
+    @Option(help: "Encoder dropout (after attn.proj, GELU, fc2) while fine-tuning, both fine-tuning modes (default: the paper's: finetune_after_linear 0.1, finetune 0.05; the linear probe's frozen encoder has none).")
+    var dropout: Double?
     @Option(help: "Records per step (paper: 128).") var batchSize = 128
     @Option(help: "Validate every N steps and keep the best model (paper: 100; 0 = 20 times per run).") var validateEvery = 100
     @Option(help: "Linear probe: cached random crops per training record.") var cropsPerRecord = 4
@@ -97,6 +99,7 @@ struct Eval: ParsableCommand {
             if let gradClip { o[keyPath: keyPath].gradClip = gradClip }
             if let patience { o[keyPath: keyPath].earlyStoppingPatience = patience }
         }
+        if let dropout { o.finetune.dropout = dropout; o.finetuneAfterLinear.dropout = dropout }
         o.batchSize = batchSize
         o.validateEvery = validateEvery
         o.cropsPerRecord = cropsPerRecord

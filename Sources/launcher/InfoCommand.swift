@@ -32,6 +32,7 @@ struct Info: ParsableCommand {
         let corpus = try CorpusReader(path: file)
         print("file           \(file)")
         print("source         \(corpus.source)")
+        print("preprocessing  \((try? corpus.file.attributes.string("preprocessing")) ?? "not recorded (file written before ecg-dist recorded it, or by another tool)")")
         print("records        \(corpus.count)")
         print("signals dtype  \(corpus.storedDType) (read as float32)")
         print("samples        \(corpus.samples) (\(String(format: "%.1f", Double(corpus.samples) / Double(max(corpus.samplingRate, 1)))) s)")

@@ -10,12 +10,14 @@ struct Prepare: ParsableCommand {
         discussion: """
             Every record is reduced to the leads I, II, III, aVR, aVL, aVF, V1-V6 (names matched \
             case-insensitively), converted to mV, NaN gaps interpolated linearly, resampled to 500 Hz \
-            (polyphase), and cut to 10 s = 5000 samples. Records shorter than 10 s are zero-padded at the end. \
+            (polyphase), optionally high-pass filtered (--highpass), and cut to 10 s = 5000 samples. Records shorter \
+            than 10 s are zero-padded at the end or dropped (--short, --min-seconds). Every choice is stored in the \
+            corpus attribute 'preprocessing' (shown by ecg-dist info). \
             The output is written to <out>.tmp-<pid> and renamed into place only when complete. \
             ptbxl and wfdb also run under mpirun: the ranks share the records and write one corpus \
             (identical to a serial run) through parallel HDF5 (docs/prepare.md).
             """,
-        subcommands: [PreparePTBXL.self, PrepareWFDB.self, PrepareNPY.self])
+        subcommands: [PreparePTBXL.self, PrepareWFDB.self, PrepareNPY.self, PrepareMIMIC.self, PrepareCODE15.self])
 }
 
 struct PreparePTBXL: ParsableCommand {
@@ -61,27 +63,30 @@ struct PrepareWFDB: ParsableCommand {
     @Option(help: "Output corpus file (.h5).") var out: String
     @Flag(help: "Add the records to the existing corpus at --out instead of replacing it.") var append = false
     @Option(help: "Records longer than 10 s: split | center.") var length: String = "split"
+    @OptionGroup var preprocessing: SourcePreprocessingOptions
+    @Flag(help: "Keep the '# Dx:' SNOMED codes of Challenge 2020/2021 headers as label task 'dx' (one column per code seen).")
+    var dxLabels = false
+    @Option(help: "With --dx-labels: these codes as the columns, comma-separated, in this order (others are ignored).")
+    var dxCodes: String?
     @Flag(help: "Warn about and skip unreadable records instead of stopping.") var skipBad = false
     @Flag(help: "Verify the WFDB checksums of every signal.") var verifyChecksums = false
     @OptionGroup var storage: PrepareStorageOptions
 
     func validate() throws {
         guard !directories.isEmpty else { throw ValidationError("give at least one --dir") }
-        guard ECGPreprocessing.LengthPolicy(rawValue: length) != nil else {
-            throw ValidationError("--length must be split or center, not '\(length)'")
-        }
+        _ = try preprocessing.resolve(length: length, defaultHighpass: nil, defaultShort: .pad)
+        guard dxCodes == nil || dxLabels else { throw ValidationError("--dx-codes needs --dx-labels") }
     }
 
     func run() throws {
         guard let summary = try runPrepare(storage, { run in
             try CorpusPreparer.prepareWFDB(
                 directories: directories, out: out, append: append,
-                policy: ECGPreprocessing.LengthPolicy(rawValue: length)!, skipBad: skipBad,
+                options: try preprocessing.resolve(length: length, defaultHighpass: nil, defaultShort: .pad),
+                dxLabels: dxLabels, dxCodes: dxCodes.map(PrepareNPY.list), skipBad: skipBad,
                 verifyChecksums: verifyChecksums, run: run, log: { printError($0) })
         }) else { return }
-        print(String(format: "%@ %@: %d records → %d rows in %.2f s (%.0f records/s)%@", append ? "appended to" : "wrote", out,
-                     summary.sourceRecords, summary.rows, summary.seconds, summary.recordsPerSecond,
-                     summary.skipped > 0 ? ", \(summary.skipped) skipped" : ""))
+        printPrepareSummary(summary, out: out, appended: append)
     }
 }
 

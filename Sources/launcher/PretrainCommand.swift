@@ -34,6 +34,10 @@ struct Pretrain: ParsableCommand {
     @Option(help: "Minimum length of a masked block in patches (default: \(PretrainCommandDefaults.config.maskMinBlock), the paper's).") var maskMinBlock: Int?
     @Option(help: "Masks: per-sample (the paper's: one visible count per step, a block layout per sample) or shared (one mask for the whole batch). Default: per-sample.")
     var masks: MaskMode?
+    @Option(name: .customLong("init"), help: "Weight init: paper (the reference code's: Xavier-uniform encoder, trunc-normal(0.02) predictor with scaled residual projections) or ijepa (trunc-normal(0.02) everywhere, per-layer residual scaling). Default: paper.")
+    var initScheme: String?
+    @Flag(help: "Train the LayerNorm biases (default: kept at zero, the paper's bias-free LayerNorm).")
+    var layerNormBias = false
     @Option(help: "Floats per gradient all-reduce bucket (default 524288; larger buckets pay the network latency fewer times, see docs/scaling.md).")
     var bucketFloats: Int?
     @Option(help: "LR warmup steps (default: \(PretrainCommandDefaults.config.warmupSteps), the paper's).") var warmupSteps: Int?
@@ -77,6 +81,7 @@ struct Pretrain: ParsableCommand {
             .init(evalData, optional: \.evalData), .init(evalTask, \.evalTask), .init(evalSteps, \.evalSteps),
             .init(data.isEmpty ? nil : data, \.data), .init(holdout.isEmpty ? nil : holdout, \.holdout),
             .init(dropHoldoutDuplicates ? true : nil, \.dropHoldoutDuplicates),
+            .init(initScheme, \.initScheme), .init(layerNormBias ? true : nil, \.layerNormBias),
         ]
     }
 

@@ -24,6 +24,11 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     /// One visible count per step but a block layout per sample, as the paper's code draws them
     /// (true, the default), or one mask shared by the whole global batch (false).
     public var maskPerSample: Bool = true
+    /// Weight initialisation: "paper" (the reference code's: Xavier encoder, scaled trunc-normal
+    /// predictor) or "ijepa" (trunc-normal everywhere, per-layer residual scaling). Model/WeightInit.swift.
+    public var initScheme: String = WeightInitScheme.paper.rawValue
+    /// Train the LayerNorm biases (false = kept at zero, the paper's bias-free norms).
+    public var layerNormBias = false
     public var warmupSteps: Int = 10_000
     public var lrStart: Double = 1e-6
     public var lrPeak: Double = 1e-3
@@ -119,6 +124,9 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
             throw bad("mask keep fractions must satisfy 0 < maskMinKeep ≤ maskMaxKeep ≤ 1 (got \(maskMinKeep), \(maskMaxKeep))")
         }
         if evalEvery > 0 && evalData == nil { throw bad("--eval-every needs --eval-data") }
+        if WeightInitScheme(rawValue: initScheme) == nil {
+            throw bad("--init must be \(WeightInitScheme.allCases.map(\.rawValue).joined(separator: " or ")), not '\(initScheme)'")
+        }
         if bucketFloats < 1024 { throw bad("--bucket-floats must be ≥ 1024 (got \(bucketFloats))") }
     }
 }

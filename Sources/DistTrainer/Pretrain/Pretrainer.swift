@@ -24,6 +24,7 @@ final class TrainerState {
         vit = try ViTConfig.parse(config.model)
         model = JEPAModel(config: vit, samples: config.cropSamples)
         optimizer = AdamW(layout: model.layout)
+        if !config.layerNormBias { optimizer.frozen = AdamW.layerNormBiasNames(model.layout) }
         schedule = TrainingSchedule(
             warmupSteps: min(config.warmupSteps, config.steps), totalSteps: config.steps,
             lrStart: config.lrStart, lrPeak: config.lrPeak, lrFinal: config.lrEnd,
@@ -85,7 +86,7 @@ final class Pretrainer {
         if let resumed = try restore(resume) {
             say("resumed from \(resumed) at step \(state.step)")
         } else {
-            model.initialize(seed: config.seed)
+            model.initialize(seed: config.seed, scheme: WeightInitScheme(rawValue: config.initScheme) ?? .paper)
         }
         try comm.broadcast(model.params.values, count: model.params.count)
         try comm.broadcast(model.target.values, count: model.target.count)
@@ -366,6 +367,7 @@ final class Pretrainer {
         if previous.globalBatch != config.globalBatch { changed.append("--global-batch \(previous.globalBatch) → \(config.globalBatch)") }
         if previous.seed != config.seed { changed.append("--seed \(previous.seed) → \(config.seed)") }
         if previous.maskPerSample != config.maskPerSample { changed.append("--masks") }
+        if previous.layerNormBias != config.layerNormBias { changed.append("--layer-norm-bias") }
         let previousWeights = (try? DataSpec.weights(previous.data.map(DataSpec.init))) ?? nil
         if previousWeights != ((try? DataSpec.weights(config.data.map(DataSpec.init))) ?? nil) { changed.append("--data weights") }
         guard changed.isEmpty else {

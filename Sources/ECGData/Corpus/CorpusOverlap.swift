@@ -39,15 +39,8 @@ extension CorpusReader {
         }
         var hashes: [UInt64] = []
         hashes.reserveCapacity(count)
-        let chunk = max(1, min(count, 256))
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * recordElements)
-        defer { buffer.deallocate() }
-        var first = 0
-        while first < count {
-            let n = min(chunk, count - first)
-            try readSignals(rows: first..<(first + n), into: buffer)
+        try forEachRecordChunk { _, n, buffer in
             for r in 0..<n { hashes.append(RecordContentHash.of(buffer + r * recordElements, count: recordElements)) }
-            first += n
         }
         return hashes
     }

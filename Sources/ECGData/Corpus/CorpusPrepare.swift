@@ -5,6 +5,8 @@ public struct PrepareSummary: Sendable {
     public var sourceRecords = 0
     public var rows = 0
     public var skipped = 0
+    /// Records the length rule (SourcePreprocessing: --min-seconds, --short drop) left out.
+    public var dropped = 0
     public var seconds = 0.0
     public var warnings: [String] = []
     public var recordsPerSecond: Double { seconds > 0 ? Double(sourceRecords) / seconds : 0 }
@@ -80,6 +82,7 @@ public enum CorpusPreparer {
         let tasks = database.tasks.map { CorpusTaskSpec(name: $0.name, labelNames: $0.labelNames) }
         let writer = try CorpusWriter(path: out, source: "ptbxl", tasks: tasks, dtype: run.dtype, batchSize: run.batchSize,
                                       group: run.group)
+        writer.preprocessing = SourcePreprocessing(length: .center).json
         var summary = PrepareSummary()
         var resamplers: [Double: PolyphaseResampler] = [:]
         let window = UnsafeMutablePointer<Float>.allocate(capacity: CorpusWriter.samples * CorpusWriter.leads)
@@ -127,32 +130,42 @@ public enum CorpusPreparer {
     /// reduced to the 12 standard leads at 500 Hz and cut by `policy` (default: consecutive 10-s windows).
     /// `append` adds the rows to an existing corpus at `out`. `skipBad` warns about and skips unreadable
     /// records instead of stopping.
+    /// `options` adds the high-pass and the short-record rule (its `length` replaces `policy`);
+    /// `dxLabels` keeps the `# Dx:` SNOMED codes of Challenge 2020/2021 headers as task `dx`
+    /// (columns `dxCodes`, or every code seen).
     public static func prepareWFDB(directories: [String], out: String, append: Bool = false,
-                                   policy: ECGPreprocessing.LengthPolicy = .split, skipBad: Bool = false,
+                                   policy: ECGPreprocessing.LengthPolicy = .split, options: SourcePreprocessing? = nil,
+                                   dxLabels: Bool = false, dxCodes: [String]? = nil, skipBad: Bool = false,
                                    verifyChecksums: Bool = false, run: PrepareRun = PrepareRun(),
                                    log: (String) -> Void = { _ in }) throws -> PrepareSummary {
         let started = Date()
+        let options = options ?? SourcePreprocessing(length: policy)
+        try options.validate(directories.joined(separator: ", "))
         let headerLists = try directories.map { try findHeaders(in: $0) }
         for (directory, headers) in zip(directories, headerLists) where headers.isEmpty {
             throw ECGDataError(.missingRecord, directory, "no .hea files found")
         }
+        let dxTask = dxLabels ? try challengeDxTask(headers: headerLists.flatMap { $0 }, codes: dxCodes) : nil
         // Folder names only: a corpus file travels between machines, its source label should not
         // carry this machine's absolute paths.
         let source = directories.map { "wfdb:\(URL(fileURLWithPath: $0).lastPathComponent)" }.joined(separator: "; ")
-        let writer = try CorpusWriter(path: out, source: source, tasks: [], append: append, dtype: run.dtype,
-                                      batchSize: run.batchSize, group: run.group)
+        let writer = try CorpusWriter(path: out, source: source, tasks: dxTask.map { [$0] } ?? [], append: append,
+                                      dtype: run.dtype, batchSize: run.batchSize, group: run.group)
+        writer.preprocessing = options.json
         // One list over all folders, in folder order: the unit the ranks share.
         let records = zip(directories, headerLists).flatMap { directory, headers in headers.map { (directory, $0) } }
         var summary = PrepareSummary()
         var resamplers: [Double: PolyphaseResampler] = [:]
-        let window = UnsafeMutablePointer<Float>.allocate(capacity: CorpusWriter.samples * CorpusWriter.leads)
-        defer { window.deallocate() }
+        let emitter = SourceRowEmitter(options: options)
+        defer { emitter.release() }
         try writer.writeAll {
             try runRounds(total: records.count, writer: writer, run: run) { index in
                 let (directory, header) = records[index]
                 let prefix = ((directory as NSString).standardizingPath as NSString).lastPathComponent
-                let leads: ECGPreprocessing.StandardLeads
+                var leads: ECGPreprocessing.StandardLeads
+                var labels: [[UInt8]] = []
                 do {
+                    if let dxTask { labels = [dxRow(try WFDBHeader.load(path: header), task: dxTask)] }
                     leads = try ECGPreprocessing.standardize(headerPath: header, verifyChecksums: verifyChecksums,
                                                              resamplers: &resamplers)
                 } catch let error as ECGDataError where skipBad {
@@ -161,23 +174,15 @@ public enum CorpusPreparer {
                     log("warning: skipped \(error.description)")
                     return
                 }
-                summary.warnings += leads.warnings
-                leads.warnings.forEach { log("warning: \($0)") }
                 let relative = String(header.dropFirst(directory.count).drop { $0 == "/" }.dropLast(4))
                 let name = prefix.isEmpty || prefix == "/" ? relative : "\(prefix)/\(relative)"
-                let starts = ECGPreprocessing.windowStarts(sampleCount: leads.sampleCount, policy: policy)
-                for (index, start) in starts.enumerated() {
-                    try leads.withWindow(start: start, scratch: window) {
-                        try writer.add(signal: $0, name: starts.count > 1 ? "\(name)#\(index)" : name, fold: 0)
-                    }
-                    summary.rows += 1
-                }
-                summary.sourceRecords += 1
+                try emitter.emit(&leads, sourceSeconds: leads.seconds, name: name, id: nil, labels: labels, writer: writer,
+                                 summary: &summary, log: log)
             }
-            let totals = try groupTotals([summary.sourceRecords, summary.rows, summary.skipped], run.group)
-            (summary.sourceRecords, summary.rows, summary.skipped) = (totals[0], totals[1], totals[2])
+            let totals = try groupTotals([summary.sourceRecords, summary.rows, summary.skipped, summary.dropped], run.group)
+            (summary.sourceRecords, summary.rows, summary.skipped, summary.dropped) = (totals[0], totals[1], totals[2], totals[3])
             if summary.rows == 0 {
-                throw ECGDataError(.missingRecord, directories.joined(separator: ", "), "no usable records (\(summary.skipped) skipped)")
+                throw ECGDataError(.missingRecord, directories.joined(separator: ", "), "no usable records (\(summary.skipped) skipped, \(summary.dropped) too short)")
             }
         }
         summary.seconds = Date().timeIntervalSince(started)

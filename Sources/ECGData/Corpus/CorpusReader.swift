@@ -92,6 +92,17 @@ public final class CorpusReader {
 
     /// Throws naming the first record, lead and sample that is NaN or infinite.
     private func scanForNonFiniteSamples() throws {
+        try forEachRecordChunk { first, n, buffer in
+            for i in 0..<(n * recordElements) where !buffer[i].isFinite {
+                let row = first + i / recordElements, within = i % recordElements
+                throw ECGDataError(.badCorpus, path, "record \(row) (id \(recordIDs[row])), lead \(leadNames[within % leads]), sample \(within / leads) is \(buffer[i]): corpora must hold finite samples")
+            }
+        }
+    }
+
+    /// One pass over every record's signal in chunks of up to 256 rows (bounded memory):
+    /// `body(firstRow, rows, samples)` with `rows · recordElements` floats.
+    func forEachRecordChunk(_ body: (Int, Int, UnsafePointer<Float>) throws -> Void) throws {
         let chunk = max(1, min(count, 256))
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunk * recordElements)
         defer { buffer.deallocate() }
@@ -99,10 +110,7 @@ public final class CorpusReader {
         while first < count {
             let n = min(chunk, count - first)
             try signals.read(first..<(first + n), into: buffer)
-            for i in 0..<(n * recordElements) where !buffer[i].isFinite {
-                let row = first + i / recordElements, within = i % recordElements
-                throw ECGDataError(.badCorpus, path, "record \(row) (id \(recordIDs[row])), lead \(leadNames[within % leads]), sample \(within / leads) is \(buffer[i]): corpora must hold finite samples")
-            }
+            try body(first, n, buffer)
             first += n
         }
     }

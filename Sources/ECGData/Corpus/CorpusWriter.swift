@@ -150,6 +150,7 @@ public final class CorpusWriter {
         anyFold = existing.folds.contains { $0 != 0 }
         let existingTasks = try existing.taskNames.map { CorpusTaskSpec(name: $0, labelNames: try existing.labels(task: $0).names) }
         let oldSource = (try? existing.file.attributes.string("source")) ?? ""
+        existingPreprocessing = try? existing.file.attributes.string("preprocessing")
         // A corpus from before content hashes gets them for its existing rows now.
         let existingHashes = existing.file.exists(CorpusReader.contentHashDataset) ? nil : try existing.contentHashes()
         count = existing.count
@@ -205,6 +206,12 @@ public final class CorpusWriter {
     }
     private var callerTaskOrder: [Int]?
     private var combinedSource: String?
+    /// The `preprocessing` attribute of the corpus appended to (nil when it has none).
+    private var existingPreprocessing: String?
+
+    /// JSON of the preprocessing choices (SourcePreprocessing.json), stored as the `preprocessing`
+    /// attribute. Rows appended to a corpus must have been made the same way.
+    public var preprocessing: String?
 
     /// Adds one record: `signal` is (5000, 12) sample-major mV. `labels` holds one row per task given at init
     /// (in that order), or is empty for unlabelled records. `id` defaults to the row index.
@@ -353,6 +360,12 @@ public final class CorpusWriter {
             try attributes.set("n_samples", int32: Int32(Self.samples))
             try attributes.set("lead_names", strings: ECGPreprocessing.leadNames)
             try attributes.set("source", string: combinedSource ?? source)
+            if let preprocessing {
+                if let existingPreprocessing, existingPreprocessing != preprocessing {
+                    throw ECGDataError(.badCorpus, path, "cannot append: the corpus was prepared with other preprocessing (\(existingPreprocessing)) than these rows (\(preprocessing))")
+                }
+                try attributes.set("preprocessing", string: preprocessing)
+            }
             let useTrain = anyFold && trainMoments.count > 0
             let (mean, std) = (useTrain ? trainMoments : allMoments).meanAndStd
             try attributes.set("channel_mean", floats: mean)

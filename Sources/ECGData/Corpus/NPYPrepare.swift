@@ -154,6 +154,7 @@ extension CorpusPreparer {
 
         let writer = try CorpusWriter(path: options.out, source: "npy:\((path as NSString).lastPathComponent)",
                                       tasks: [CorpusTaskSpec(name: task, labelNames: table.labelNames)], dtype: options.dtype, batchSize: options.batchSize)
+        writer.preprocessing = SourcePreprocessing(length: .center).json
         var summary = PrepareSummary()
         summary.warnings = summaryWarnings
         var resamplers: [Double: PolyphaseResampler] = [:]

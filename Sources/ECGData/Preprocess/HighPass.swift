@@ -1,0 +1,103 @@
+import Foundation
+
+/// Baseline-wander removal: a 2nd-order Butterworth high-pass (bilinear transform with the cutoff
+/// pre-warped, one biquad) run forward and then backward over the record, so the phase cancels
+/// and QRS/T shapes are not shifted. The two passes square the magnitude response: effective order 4,
+/// −6 dB at the cutoff, −80 dB at a tenth of it, and |H(f)|² = r⁴ / (1 + r⁴) with r = f / cutoff.
+///
+/// Edges follow scipy.signal.sosfiltfilt(padtype="odd"): the record is extended on both sides by
+/// its point reflection about the end sample (`padLength` samples), and each pass starts from the
+/// filter's steady state for a constant input equal to the first sample it sees, so a constant
+/// record filters to exactly zero and there is no start-up transient. The padding is one period of
+/// the cutoff frequency (capped at n − 1), much longer than scipy's default of 9 samples, because a
+/// 0.5 Hz filter's transient lasts seconds. Tests/scripts/check_sources.py compares against scipy
+/// with the same `padlen`.
+public struct ZeroPhaseHighPass: Sendable, Equatable {
+    public let cutoffHz: Double
+    public let samplingRate: Double
+    /// Numerator b0, b1, b2 and denominator a1, a2 (a0 = 1), transposed direct form II.
+    public let b: [Double]
+    public let a: [Double]
+    public static let order = 2
+
+    /// nil unless 0 < cutoff < Nyquist.
+    public init?(cutoffHz: Double, samplingRate: Double) {
+        guard cutoffHz > 0, samplingRate > 0, cutoffHz < samplingRate / 2, cutoffHz.isFinite else { return nil }
+        self.cutoffHz = cutoffHz
+        self.samplingRate = samplingRate
+        let k = tan(Double.pi * cutoffHz / samplingRate)
+        let root2 = 2.0.squareRoot()
+        let norm = 1 / (1 + root2 * k + k * k)
+        b = [norm, -2 * norm, norm]
+        a = [2 * (k * k - 1) * norm, (1 - root2 * k + k * k) * norm]
+    }
+
+    /// Reflected samples added before and after a record of `n` samples.
+    public func padLength(sampleCount n: Int) -> Int {
+        max(0, min(n - 1, Int((samplingRate / cutoffHz).rounded(.up))))
+    }
+
+    /// Filters x[t * stride], t < n, in place (computed in Double: the poles sit within 1e-2 of the unit
+    /// circle, where Float recursion would lose the low-frequency content to rounding).
+    public func apply(_ x: UnsafeMutablePointer<Float>, count n: Int, stride: Int = 1) {
+        guard n > 1 else {
+            if n == 1 { x[0] = 0 } // a single sample is all DC
+            return
+        }
+        let pad = padLength(sampleCount: n)
+        let total = n + 2 * pad
+        var extended = [Double](repeating: 0, count: total)
+        let first = Double(x[0]), last = Double(x[(n - 1) * stride])
+        for t in 0..<n { extended[pad + t] = Double(x[t * stride]) }
+        if pad > 0 {
+            for k in 1...pad {
+                extended[pad - k] = 2 * first - Double(x[k * stride])
+                extended[pad + n - 1 + k] = 2 * last - Double(x[(n - 1 - k) * stride])
+            }
+        }
+        extended.withUnsafeMutableBufferPointer { buffer in
+            runPass(buffer.baseAddress!, count: total, reversed: false)
+            runPass(buffer.baseAddress!, count: total, reversed: true)
+        }
+        for t in 0..<n { x[t * stride] = Float(extended[pad + t]) }
+    }
+
+    /// Convenience: a filtered copy of an array.
+    public func apply(_ x: [Float]) -> [Float] {
+        var y = x
+        y.withUnsafeMutableBufferPointer { apply($0.baseAddress!, count: x.count) }
+        return y
+    }
+
+    /// One pass of the biquad over y (backwards when `reversed`), from the steady state of a constant
+    /// input equal to the pass's first sample.
+    private func runPass(_ y: UnsafeMutablePointer<Double>, count n: Int, reversed: Bool) {
+        let (b0, b1, b2, a1, a2) = (b[0], b[1], b[2], a[0], a[1])
+        let dcGain = (b0 + b1 + b2) / (1 + a1 + a2)
+        let start = reversed ? y[n - 1] : y[0]
+        var s1 = (b2 - a2 * dcGain) * start
+        var s0 = (b1 - a1 * dcGain) * start + s1
+        for i in 0..<n {
+            let t = reversed ? n - 1 - i : i
+            let input = y[t]
+            let output = b0 * input + s0
+            s0 = b1 * input - a1 * output + s1
+            s1 = b2 * input - a2 * output
+            y[t] = output
+        }
+    }
+
+    /// Magnitude of the forward-backward response at `frequency` Hz (the square of the biquad's gain).
+    public func magnitude(at frequency: Double) -> Double {
+        let w = 2 * Double.pi * frequency / samplingRate
+        func evaluate(_ c: [Double]) -> (re: Double, im: Double) {
+            var re = 0.0, im = 0.0
+            for (k, value) in c.enumerated() { re += value * cos(Double(k) * w); im -= value * sin(Double(k) * w) }
+            return (re, im)
+        }
+        let numerator = evaluate(b), denominator = evaluate([1] + a)
+        let single = ((numerator.re * numerator.re + numerator.im * numerator.im)
+                      / (denominator.re * denominator.re + denominator.im * denominator.im)).squareRoot()
+        return single * single
+    }
+}

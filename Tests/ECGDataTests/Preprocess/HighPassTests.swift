@@ -1,0 +1,118 @@
+import Foundation
+import XCTest
+@testable import ECGData
+
+/// The baseline-wander filter (ZeroPhaseHighPass, 2nd-order Butterworth run forward and backward):
+/// coefficients, DC, a 0.05-Hz drift, a 10-Hz sine, zero phase, and the length rule around it.
+final class HighPassTests: XCTestCase {
+    let rate = 500.0
+
+    func sine(_ frequency: Double, seconds: Double, amplitude: Double = 1, phase: Double = 0.4) -> [Float] {
+        (0..<Int(seconds * rate)).map { Float(amplitude * sin(2 * Double.pi * frequency * Double($0) / rate + phase)) }
+    }
+
+    func rms(_ x: ArraySlice<Float>) -> Double {
+        (x.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(x.count)).squareRoot()
+    }
+
+    /// scipy.signal.butter(2, 0.5, "highpass", fs=500) gives these (printed to 8 digits).
+    func testCoefficientsMatchScipyButter() throws {
+        let filter = try XCTUnwrap(ZeroPhaseHighPass(cutoffHz: 0.5, samplingRate: rate))
+        for (value, expected) in zip(filter.b + filter.a, [0.99556697, -1.99113394, 0.99556697, -1.99111429, 0.9911536]) {
+            XCTAssertEqual(value, expected, accuracy: 1e-8)
+        }
+        XCTAssertNil(ZeroPhaseHighPass(cutoffHz: 0, samplingRate: rate))
+        XCTAssertNil(ZeroPhaseHighPass(cutoffHz: 250, samplingRate: rate))
+    }
+
+    func testConstantRecordFiltersToZero() throws {
+        let filter = try XCTUnwrap(ZeroPhaseHighPass(cutoffHz: 0.5, samplingRate: rate))
+        let y = filter.apply([Float](repeating: 3.7, count: 5000))
+        let worst = y.map { abs($0) }.max()!
+        XCTAssertLessThan(worst, 1e-5, "DC 3.7 mV left \(worst) mV")
+    }
+
+    /// Long record (200 s) so the measurement sees the steady state, then a 10-s record as prepare sees it.
+    func testDriftAttenuatedAtLeast20dB() throws {
+        let filter = try XCTUnwrap(ZeroPhaseHighPass(cutoffHz: 0.5, samplingRate: rate))
+        let long = sine(0.05, seconds: 200)
+        let filtered = filter.apply(long)
+        let middle = 25_000..<75_000
+        let attenuation = 20 * log10(rms(long[middle]) / rms(filtered[middle]))
+        XCTAssertGreaterThanOrEqual(attenuation, 20, "0.05 Hz attenuated by \(attenuation) dB")
+        XCTAssertEqual(attenuation, -20 * log10(filter.magnitude(at: 0.05)), accuracy: 1, "measured vs analytic")
+        // On a 10-s record a 0.05-Hz drift is half a period: nearly a ramp plus curvature.
+        let short = sine(0.05, seconds: 10, phase: 1.0)
+        let shortFiltered = filter.apply(short)
+        let shortAttenuation = 20 * log10(rms(short[...]) / rms(shortFiltered[...]))
+        XCTAssertGreaterThanOrEqual(shortAttenuation, 20, "10-s record: 0.05 Hz attenuated by \(shortAttenuation) dB")
+        print(String(format: "high-pass 0.5 Hz: 0.05 Hz drift attenuated %.1f dB (200-s record, middle 100 s), %.1f dB (10-s record)",
+                     attenuation, shortAttenuation))
+    }
+
+    /// A 10-Hz sine keeps its samples within 1 % of its amplitude away from the ends, whatever its
+    /// phase. Near the ends the odd reflection (as in scipy's filtfilt) pivots on the end sample: a
+    /// record that ends at a peak gets a decaying baseline step there, up to the end sample's own value
+    /// (measured and printed; the bound only guards against it growing).
+    func testTenHertzPassesWithinOnePercentAndWithoutPhaseShift() throws {
+        let filter = try XCTUnwrap(ZeroPhaseHighPass(cutoffHz: 0.5, samplingRate: rate))
+        var interiorWorst: Float = 0, edgeWorst: Float = 0
+        for k in 0..<24 {
+            let x = sine(10, seconds: 10, phase: 2 * Double.pi * Double(k) / 24)
+            let y = filter.apply(x)
+            for t in 0..<x.count {
+                let change = abs(x[t] - y[t])
+                if t >= 1000 && t < x.count - 1000 { interiorWorst = max(interiorWorst, change) } else { edgeWorst = max(edgeWorst, change) }
+            }
+        }
+        // Zero phase: the output equals the input sample by sample, not just in amplitude.
+        XCTAssertLessThan(interiorWorst, 0.01, "10 Hz sine of amplitude 1 changed by up to \(interiorWorst) 2 s or more from the ends")
+        XCTAssertLessThan(edgeWorst, 1.05, "edge transient \(edgeWorst)")
+        let x = sine(10, seconds: 10, phase: 0)
+        let gain = rms(filter.apply(x)[...]) / rms(x[...])
+        XCTAssertEqual(gain, 1, accuracy: 0.01, "10 Hz gain over the whole record \(gain)")
+        XCTAssertEqual(filter.magnitude(at: 10), 1, accuracy: 1e-5)
+        XCTAssertEqual(filter.magnitude(at: 0.5), 0.5, accuracy: 1e-6, "forward-backward: -6 dB at the cutoff")
+        print(String(format: "high-pass 0.5 Hz: 10 Hz: whole-record gain %.5f (zero-crossing start), max sample change %.4f (>= 2 s from the ends, 24 phases), %.3f within 2 s of an end; |H|(0.5 Hz) = %.4f, |H|(10 Hz) = %.7f",
+                     gain, interiorWorst, edgeWorst, filter.magnitude(at: 0.5), filter.magnitude(at: 10)))
+    }
+
+    /// Filtering a lead of a sample-major record touches only that lead.
+    func testStridedFilterLeavesOtherLeadsAlone() throws {
+        let options = SourcePreprocessing(highpassHz: 0.5)
+        let n = 3000
+        var samples = [Float](repeating: 0, count: n * 12)
+        for t in 0..<n { for lead in 0..<12 { samples[t * 12 + lead] = Float(lead) + 0.001 * Float(t) } }
+        var leads = ECGPreprocessing.StandardLeads(samples: samples, sampleCount: n, warnings: [])
+        options.filter(&leads, with: options.highPass)
+        // Offsets (lead number) and the ramp are both removed from every lead.
+        for lead in 0..<12 {
+            let column = (0..<n).map { leads.samples[$0 * 12 + lead] }
+            XCTAssertLessThan(column[500..<2500].map { abs($0) }.max()!, 0.01, "lead \(lead)")
+        }
+    }
+
+    func testLengthRuleDropsOrPads() {
+        let drop = SourcePreprocessing(length: .center, short: .drop)
+        XCTAssertNil(drop.windowStarts(sourceSeconds: 7.3, sampleCount: 3650))
+        XCTAssertEqual(drop.windowStarts(sourceSeconds: 10.24, sampleCount: 5120), [60])
+        XCTAssertEqual(drop.windowStarts(sourceSeconds: 10, sampleCount: 5000), [0])
+        let pad = SourcePreprocessing(length: .split, short: .pad, minSeconds: 5)
+        XCTAssertEqual(pad.windowStarts(sourceSeconds: 8, sampleCount: 4000), [0])
+        XCTAssertNil(pad.windowStarts(sourceSeconds: 4.9, sampleCount: 2450))
+        XCTAssertEqual(pad.windowStarts(sourceSeconds: 35, sampleCount: 17500), [0, 5000, 10000])
+    }
+
+    func testPreprocessingJSONNamesEveryChoice() throws {
+        let json = SourcePreprocessing(highpassHz: 0.5, length: .center, short: .drop, minSeconds: 10, trimZeroPadding: true).json
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        XCTAssertEqual(object["short"] as? String, "drop")
+        XCTAssertEqual(object["length"] as? String, "center")
+        XCTAssertEqual(object["min_seconds"] as? Double, 10)
+        XCTAssertEqual(object["trim_zero_padding"] as? Bool, true)
+        let highpass = try XCTUnwrap(object["highpass"] as? [String: Any])
+        XCTAssertEqual(highpass["cutoff_hz"] as? Double, 0.5)
+        XCTAssertEqual(highpass["order"] as? Int, 2)
+        XCTAssertTrue(SourcePreprocessing().json.contains("\"highpass\":null"))
+    }
+}
