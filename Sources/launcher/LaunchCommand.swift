@@ -1,4 +1,5 @@
 import ArgumentParser
+import DistTrainer
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -119,7 +120,7 @@ enum SignalForwardingChild {
                 let what = graceful
                     ? "asking every rank to checkpoint and stop (SIGUSR1 to \(argv[0])); send it again to abort at once"
                     : "aborting (SIGTERM to \(argv[0])); the newest checkpoint on disk stays valid"
-                FileHandle.standardError.write(Data("ecg-dist launch: \(signalName(s)): \(what)\n".utf8))
+                FileHandle.standardError.write(Data("ecg-dist launch: \(StopSignals.name(s)): \(what)\n".utf8))
             } else if passedSignals.contains(s) {
                 kill(child, s)
             }
@@ -157,14 +158,5 @@ enum SignalForwardingChild {
     static func exitStatus(_ status: Int32) -> Int32 {
         let signal = status & 0x7f
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal
-    }
-
-    static func signalName(_ s: Int32) -> String {
-        switch s {
-        case SIGTERM: return "SIGTERM"
-        case SIGINT: return "SIGINT"
-        case SIGHUP: return "SIGHUP"
-        default: return "signal \(s)"
-        }
     }
 }

@@ -269,10 +269,14 @@ final class Pretrainer {
             do {
                 var rows: [[Int]] = trainingPaths.map { _ in [] }
                 var found: [String] = []
-                for holdoutPath in holdouts {
-                    let holdout = try CorpusReader(path: holdoutPath)
-                    for (c, path) in trainingPaths.enumerated() {
-                        let overlap = try CorpusOverlap(try CorpusReader(path: path), holdout, folds: folds)
+                // Each corpus is opened and hashed once (a file without stored hashes costs a full
+                // pass), however many corpora it is compared with.
+                let indexes = try holdouts.map { try CorpusOverlap.Index(CorpusReader(path: $0), folds: folds) }
+                for (c, path) in trainingPaths.enumerated() {
+                    let training = try CorpusReader(path: path)
+                    let hashes = try training.contentHashes()
+                    for (holdoutPath, index) in zip(holdouts, indexes) {
+                        let overlap = CorpusOverlap(hashes: hashes, ids: training.recordIDs, in: index)
                         guard !overlap.matches.isEmpty else { continue }
                         rows[c] += overlap.matches.map(\.row)
                         found.append("\(path) vs \(holdoutPath): \(overlap.summary())")

@@ -35,6 +35,7 @@ public enum StopSignals {
         case SIGTERM: return "SIGTERM"
         case SIGUSR1: return "SIGUSR1"
         case SIGINT: return "SIGINT"
+        case SIGHUP: return "SIGHUP"
         default: return "signal \(s)"
         }
     }

@@ -54,20 +54,33 @@ public struct CorpusOverlap {
     }
     public let matches: [Match]
 
+    /// The side looked up in: the first row of each content hash among a corpus's records in
+    /// `folds` (all folds when nil). Built once, it serves any number of corpora compared with it.
+    public struct Index {
+        let firstRowOf: [UInt64: Int]
+        let ids: [Int64], folds: [Int32]
+
+        public init(_ other: CorpusReader, folds: Set<Int32>? = nil) throws {
+            var firstRowOf: [UInt64: Int] = [:]
+            for (row, hash) in try other.contentHashes().enumerated() where folds?.contains(other.folds[row]) ?? true {
+                if firstRowOf[hash] == nil { firstRowOf[hash] = row }
+            }
+            self.firstRowOf = firstRowOf
+            ids = other.recordIDs
+            self.folds = other.folds
+        }
+    }
+
     /// Rows of `corpus` whose content equals a record of `other` in `folds` (all folds when nil).
     public init(_ corpus: CorpusReader, _ other: CorpusReader, folds: Set<Int32>? = nil) throws {
-        var firstRowOf: [UInt64: Int] = [:]
-        for (row, hash) in try other.contentHashes().enumerated() where folds?.contains(other.folds[row]) ?? true {
-            if firstRowOf[hash] == nil { firstRowOf[hash] = row }
+        self.init(hashes: try corpus.contentHashes(), ids: corpus.recordIDs, in: try Index(other, folds: folds))
+    }
+
+    /// The same from a corpus's content hashes and record ids (hashed once, compared with several indexes).
+    public init(hashes: [UInt64], ids: [Int64], in index: Index) {
+        matches = hashes.enumerated().compactMap { row, hash in
+            index.firstRowOf[hash].map { Match(row: row, id: ids[row], otherRow: $0, otherID: index.ids[$0], otherFold: index.folds[$0]) }
         }
-        var matches: [Match] = []
-        for (row, hash) in try corpus.contentHashes().enumerated() {
-            if let otherRow = firstRowOf[hash] {
-                matches.append(Match(row: row, id: corpus.recordIDs[row], otherRow: otherRow,
-                                     otherID: other.recordIDs[otherRow], otherFold: other.folds[otherRow]))
-            }
-        }
-        self.matches = matches
     }
 
     /// "3 records: row 5 (id 17) = row 20 (id 9, fold 10), …" with at most `limit` listed.
