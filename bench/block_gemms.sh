@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# GEMM-only ceiling of a vit-xs block (see block_gemms.c): 10-s and 2.5-s crops, 1 thread.
+# GEMM-only ceiling of a vit-xs block (see block_gemms.c): 10-s and 2.5-s crops, 1 thread; then
+# OpenBLAS's beta = 0 against memset + beta = 1 at the same shapes.
 #   bench/block_gemms.sh [TILE_ROWS]
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -7,3 +8,4 @@ OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 cc -O2 -o "$OUT/block_gemms" "$HERE/block_gemms.c" $(pkg-config --cflags --libs openblas)
 for tokens in 201 51; do OPENBLAS_NUM_THREADS=1 "$OUT/block_gemms" "$tokens" "${1:-512}"; done
+OPENBLAS_NUM_THREADS=1 "$OUT/block_gemms" beta

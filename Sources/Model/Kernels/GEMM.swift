@@ -1,4 +1,7 @@
 import CBLASShim
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // All matrix products go through cblas_sgemm (row-major). Linear layers follow PyTorch: the
 // weight is [out, in] and y = x · Wᵀ, with no bias anywhere in this model.
@@ -6,6 +9,13 @@ import CBLASShim
 /// C[m,n] = alpha · op(A) · op(B) + beta · C, row-major with explicit leading dimensions.
 /// Outside a parallel region a large product is split over the engine's threads by rows of C (or
 /// columns when C is wide): each element still comes from one single-threaded kernel call.
+///
+/// beta = 0 is done here, not by OpenBLAS: C is zeroed with memset and the kernel accumulates
+/// with beta = 1 (for which OpenBLAS skips its `sgemm_beta` pass). OpenBLAS's beta pass is a
+/// separate, narrower store loop over C: 6.5 % of the vit-xs step's CPU time on Zen 2 (Zen
+/// kernels), 2 % on Zen 5 (Cooperlake). It costs most where k is small against C — the attention
+/// scores Q·Kᵀ (k = head dim 48 or 24): 1.22–1.47× faster on Zen 2 with memset (bench/block_gemms.sh).
+/// Same result: beta = 0 never reads C in either form.
 @inline(__always)
 func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
            _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
@@ -14,10 +24,25 @@ func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha
         splitSGEMM(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         return
     }
+    var beta = beta
+    if beta == 0 {
+        zeroRows(c, rows: m, columns: n, stride: ldc)
+        beta = 1
+    }
     cblas_sgemm(shim_cblas_row_major(),
                 transA ? shim_cblas_trans() : shim_cblas_no_trans(),
                 transB ? shim_cblas_trans() : shim_cblas_no_trans(),
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Zeroes `rows` rows of `columns` floats, `stride` apart (one memset when they are contiguous).
+@inline(__always)
+func zeroRows(_ c: UnsafeMutablePointer<Float>, rows: Int, columns: Int, stride: Int) {
+    if stride == columns || rows == 1 {
+        memset(c, 0, rows * columns * MemoryLayout<Float>.stride)
+    } else {
+        for r in 0..<rows { memset(c + r * stride, 0, columns * MemoryLayout<Float>.stride) }
+    }
 }
 
 private func splitSGEMM(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,

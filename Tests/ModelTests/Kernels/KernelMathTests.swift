@@ -67,6 +67,29 @@ final class KernelMathTests: XCTestCase {
         } }
     }
 
+    /// beta = 0 is done by the wrapper (memset, then beta = 1): like BLAS it must ignore whatever C
+    /// held (NaN included) and leave the gap between rows of a strided C (ldc > n) untouched — the
+    /// attention writes per-head column blocks of a wider matrix this way. Serial and split.
+    func testBetaZeroIgnoresOldCAndKeepsStrideGaps() {
+        for threads in [1, 2] {
+            EngineThreads.set(threads)
+            defer { EngineThreads.set(1) }
+            let m = 150, n = 131, k = 110, ldc = n + 7   // m·n·k ≥ 2^21: split at 2 threads
+            let a = GradCheck.randomArray(m * k, seed: 11), b = GradCheck.randomArray(k * n, seed: 12)
+            var c = [Float](repeating: .nan, count: m * ldc)
+            for i in 0..<m { for j in n..<ldc { c[i * ldc + j] = 42 } }
+            sgemm(false, false, m, n, k, 1, a, k, b, n, 0, &c, ldc)
+            for i in 0..<m {
+                for j in 0..<n {
+                    var s = 0.0
+                    for p in 0..<k { s += Double(a[i * k + p]) * Double(b[p * n + j]) }
+                    assertClose(c[i * ldc + j], Float(s), rtol: 1e-4)   // a stale or NaN C is off by O(1)
+                }
+                for j in n..<ldc { XCTAssertEqual(c[i * ldc + j], 42, "gap overwritten at row \(i), threads \(threads)") }
+            }
+        }
+    }
+
     /// With 2 engine threads a large GEMM is split over rows (m ≥ n) or columns (m < n) of C; every
     /// transpose combination must match the naive product and be identical across repeats.
     func testSplitGEMMMatchesNaive() {
