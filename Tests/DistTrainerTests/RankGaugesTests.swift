@@ -8,17 +8,18 @@ final class RankGaugesTests: XCTestCase {
     /// give each rank's own readings in its slot and the corpus counts summed over ranks.
     func testSummedContributionsKeepEachRanksReadingsAndAddTheCorpusCounts() {
         let size = 3
-        let rss = [812.5, 790.0, 1024.25], wait = [0.002, 0.0, 0.125]
+        let rss = [812.5, 790.0, 1024.25], wait = [0.002, 0.0, 0.125], longest = [0.01, 0.0, 0.5]
         let taken = [[7, 3], [6, 4], [8, 2]]
-        var summed = [Double](repeating: 0, count: 2 * size + 2)
+        var summed = [Double](repeating: 0, count: 3 * size + 2)
         for rank in 0..<size {
             let part = RankGauges.contribution(rank: rank, size: size, rssMegabytes: rss[rank], ioWaitSeconds: wait[rank],
-                                               samplesPerCorpus: taken[rank])
+                                               longestIOWaitSeconds: longest[rank], samplesPerCorpus: taken[rank])
             XCTAssertEqual(part.count, summed.count)
             for i in part.indices { summed[i] += part[i] }
         }
         let gauges = RankGauges(summed: summed, size: size)
-        XCTAssertEqual(gauges, RankGauges(rssMegabytes: rss, ioWaitSeconds: wait, samplesPerCorpus: [21, 9]))
+        XCTAssertEqual(gauges, RankGauges(rssMegabytes: rss, ioWaitSeconds: wait, longestIOWaitSeconds: longest,
+                                               samplesPerCorpus: [21, 9]))
         XCTAssertEqual(gauges.metricsFields["rss_mb_max"] as? Double, 1024.25)
         XCTAssertEqual(gauges.metricsFields["samples_per_corpus"] as? [Int], [21, 9])
     }

@@ -141,7 +141,7 @@ final class Pretrainer {
         let firstStep = state.step
         let runStart = Date()
         var windowStart = Date(), windowSamples = 0, windowSteps = 0
-        var ioWait = 0.0, allReduceTime = 0.0, allReduceWait = 0.0, computeTime = 0.0
+        var ioWait = 0.0, longestIOWait = 0.0, allReduceTime = 0.0, allReduceWait = 0.0, computeTime = 0.0
 
         // Collapse monitor (rank 0): per-dimension std of the target encoder's outputs on a fixed
         // handful of records, logged over training next to its value at the start.
@@ -156,7 +156,9 @@ final class Pretrainer {
             let t0 = Date()
             let batch = try loader.next()
             precondition(batch.step == step, "loader out of sync")
-            ioWait += Date().timeIntervalSince(t0)
+            let waited = Date().timeIntervalSince(t0)
+            ioWait += waited
+            longestIOWait = max(longestIOWait, waited)
             if isRoot && probe == nil && batch.count > 0 {
                 probeCount = min(8, batch.count)
                 let floats = probeCount * config.cropSamples * loader.leads
@@ -222,7 +224,7 @@ final class Pretrainer {
                 let steps = Double(max(1, windowSteps))
                 // Collective (every rank logs the same steps): each rank's memory and loader wait,
                 // and the realised mixture so far.
-                let gauges = try RankGauges.gather(comm: comm, ioWaitSeconds: ioWait / steps,
+                let gauges = try RankGauges.gather(comm: comm, ioWaitSeconds: ioWait / steps, longestIOWaitSeconds: longestIOWait,
                                                    samplesPerCorpus: loader.samplesTakenPerCorpus)
                 let targetStd = probe.map { model.targetOutputStd(input: $0, batch: probeCount) } ?? .nan
                 let hidden = allReduceTime > 0 ? 100 * max(0, 1 - allReduceWait / allReduceTime) : 100
@@ -242,7 +244,7 @@ final class Pretrainer {
                     "target_std": Double(targetStd), "target_std_start": Double(initialTargetStd), "time": Date().timeIntervalSince1970]
                 log?.append(record.merging(gauges.metricsFields) { current, _ in current })
                 windowStart = Date(); windowSamples = 0; windowSteps = 0
-                ioWait = 0; allReduceTime = 0; allReduceWait = 0; computeTime = 0
+                ioWait = 0; longestIOWait = 0; allReduceTime = 0; allReduceWait = 0; computeTime = 0
             }
 
             if config.evalEvery > 0 && state.step % config.evalEvery == 0 { try periodicEvaluation() }

@@ -14,38 +14,52 @@ public struct RankGauges: Equatable {
     public let rssMegabytes: [Double]
     /// Each rank's mean wait for the loader per step over the logged interval, seconds.
     public let ioWaitSeconds: [Double]
+    /// Each rank's longest single wait for the loader in the interval, seconds: tells one stall
+    /// (a read or the loader thread held up once) from a loader that is slow at every step.
+    public let longestIOWaitSeconds: [Double]
     /// Samples handed to training per corpus (`--data` order), summed over ranks, counted from the
     /// start of this process (a resumed run counts from the resume).
     public let samplesPerCorpus: [Int]
 
-    public init(rssMegabytes: [Double], ioWaitSeconds: [Double], samplesPerCorpus: [Int]) {
+    public init(rssMegabytes: [Double], ioWaitSeconds: [Double], longestIOWaitSeconds: [Double], samplesPerCorpus: [Int]) {
         self.rssMegabytes = rssMegabytes
         self.ioWaitSeconds = ioWaitSeconds
+        self.longestIOWaitSeconds = longestIOWaitSeconds
         self.samplesPerCorpus = samplesPerCorpus
     }
 
-    /// Rank `rank`'s share of the all-reduce buffer: [rss per rank | io wait per rank | corpus counts].
+    /// Per-rank sections of the all-reduce buffer, before the corpus counts.
+    static let perRankSections = 3
+
+    /// Rank `rank`'s share of the all-reduce buffer:
+    /// [rss per rank | mean io wait per rank | longest io wait per rank | corpus counts].
     static func contribution(rank: Int, size: Int, rssMegabytes: Double, ioWaitSeconds: Double,
-                             samplesPerCorpus: [Int]) -> [Double] {
-        var buffer = [Double](repeating: 0, count: 2 * size + samplesPerCorpus.count)
+                             longestIOWaitSeconds: Double, samplesPerCorpus: [Int]) -> [Double] {
+        let counts = perRankSections * size
+        var buffer = [Double](repeating: 0, count: counts + samplesPerCorpus.count)
         buffer[rank] = rssMegabytes
         buffer[size + rank] = ioWaitSeconds
-        for (c, n) in samplesPerCorpus.enumerated() { buffer[2 * size + c] = Double(n) }
+        buffer[2 * size + rank] = longestIOWaitSeconds
+        for (c, n) in samplesPerCorpus.enumerated() { buffer[counts + c] = Double(n) }
         return buffer
     }
 
     /// Reads the summed buffer back (counts are sums of integers well below 2^53, so exact).
     init(summed: [Double], size: Int) {
-        precondition(summed.count >= 2 * size)
+        let counts = Self.perRankSections * size
+        precondition(summed.count >= counts)
         rssMegabytes = Array(summed[0..<size])
         ioWaitSeconds = Array(summed[size..<(2 * size)])
-        samplesPerCorpus = summed[(2 * size)...].map { Int($0.rounded()) }
+        longestIOWaitSeconds = Array(summed[(2 * size)..<counts])
+        samplesPerCorpus = summed[counts...].map { Int($0.rounded()) }
     }
 
     /// Collective: every rank must call it at the same step.
-    static func gather(comm: Communicator, ioWaitSeconds: Double, samplesPerCorpus: [Int]) throws -> RankGauges {
+    static func gather(comm: Communicator, ioWaitSeconds: Double, longestIOWaitSeconds: Double,
+                       samplesPerCorpus: [Int]) throws -> RankGauges {
         var buffer = contribution(rank: comm.rank, size: comm.size, rssMegabytes: EngineBenchmark.currentRSSMegabytes(),
-                                  ioWaitSeconds: ioWaitSeconds, samplesPerCorpus: samplesPerCorpus)
+                                  ioWaitSeconds: ioWaitSeconds, longestIOWaitSeconds: longestIOWaitSeconds,
+                                  samplesPerCorpus: samplesPerCorpus)
         try comm.allReduceSum(&buffer)
         return RankGauges(summed: buffer, size: comm.size)
     }
@@ -53,6 +67,7 @@ public struct RankGauges: Equatable {
     /// The metrics.jsonl fields.
     var metricsFields: [String: Any] {
         ["rss_mb": rssMegabytes, "rss_mb_max": rssMegabytes.max() ?? 0,
-         "io_wait_s_ranks": ioWaitSeconds, "samples_per_corpus": samplesPerCorpus]
+         "io_wait_s_ranks": ioWaitSeconds, "io_wait_longest_s_ranks": longestIOWaitSeconds,
+         "samples_per_corpus": samplesPerCorpus]
     }
 }
