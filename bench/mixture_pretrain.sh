@@ -31,9 +31,9 @@ BIN=${1:-$(swift build -c release --show-bin-path)/ecg-dist}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 WORK=${WORK:-$(mktemp -d /tmp/mixture-pretrain.XXXXXX)}
 mkdir -p "$WORK"
-LOADER_PID=
+LOADAVG_SAMPLER_PID=
 cleanup() {
-    [ -n "$LOADER_PID" ] && kill "$LOADER_PID" 2>/dev/null || true
+    [ -n "$LOADAVG_SAMPLER_PID" ] && kill "$LOADAVG_SAMPLER_PID" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -60,7 +60,7 @@ done
 
 IFS=, read -r W_MIMIC W_CODE15 <<<"$WEIGHTS"
 ( while true; do echo "$(date +%s) $(cut -d' ' -f1-3 /proc/loadavg)"; sleep 5; done ) >"$WORK/loadavg.log" &
-LOADER_PID=$!
+LOADAVG_SAMPLER_PID=$!
 echo "load average before pretrain: $(cut -d' ' -f1-3 /proc/loadavg)"
 t0=$(date +%s.%N)
 # One engine thread per rank: 2 ranks on the 2 cores. A short --warmup-steps: the default (10,000)
@@ -72,7 +72,7 @@ mpirun --oversubscribe -np 2 "$BIN" pretrain --model vit-xs \
     --checkpoint-every "$STEPS" --keep-checkpoints 1 --threads 1 --out "$WORK/run" 2>&1 | tee "$WORK/pretrain.log" \
     | grep -vE '^step [0-9]+/' || true
 grep -E '^step [0-9]+/' "$WORK/pretrain.log" | awk 'NR % 20 == 0'   # every 200th step of the progress lines
-kill "$LOADER_PID" 2>/dev/null || true; LOADER_PID=
+kill "$LOADAVG_SAMPLER_PID" 2>/dev/null || true; LOADAVG_SAMPLER_PID=
 grep -q '^done: step' "$WORK/pretrain.log" || { echo "pretrain did not finish"; exit 1; }
 echo "pretrain wall time: $(elapsed "$t0") s; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
