@@ -140,8 +140,8 @@ final class Pretrainer {
 
         let firstStep = state.step
         let runStart = Date()
-        var windowStart = Date(), windowSamples = 0
-        var ioWait = 0.0, allReduceTime = 0.0, allReduceWait = 0.0, computeTime = 0.0
+        var windowStart = Date(), windowSamples = 0, windowSteps = 0
+        var ioWait = 0.0, longestIOWait = 0.0, allReduceTime = 0.0, allReduceWait = 0.0, computeTime = 0.0
 
         // Collapse monitor (rank 0): per-dimension std of the target encoder's outputs on a fixed
         // handful of records, logged over training next to its value at the start.
@@ -156,7 +156,9 @@ final class Pretrainer {
             let t0 = Date()
             let batch = try loader.next()
             precondition(batch.step == step, "loader out of sync")
-            ioWait += Date().timeIntervalSince(t0)
+            let waited = Date().timeIntervalSince(t0)
+            ioWait += waited
+            longestIOWait = max(longestIOWait, waited)
             if isRoot && probe == nil && batch.count > 0 {
                 probeCount = min(8, batch.count)
                 let floats = probeCount * config.cropSamples * loader.leads
@@ -207,6 +209,7 @@ final class Pretrainer {
             state.step += 1
             computeTime += Date().timeIntervalSince(t1)
             windowSamples += config.globalBatch
+            windowSteps += 1
 
             if config.verifyEvery > 0 && state.step % config.verifyEvery == 0 { try verifyReplicasIdentical() }
 
@@ -216,7 +219,13 @@ final class Pretrainer {
                 let rate = Double(windowSamples) / max(dt, 1e-9)
                 let done = state.step - firstStep
                 let eta = Date().timeIntervalSince(runStart) / Double(done) * Double(config.steps - state.step)
-                let steps = Double(config.logEvery)
+                // The steps this window really holds: fewer than --log-every in the last window of a
+                // run, or the first after a resume from a step that is not a multiple of it.
+                let steps = Double(max(1, windowSteps))
+                // Collective (every rank logs the same steps): each rank's memory and loader wait,
+                // and the realised mixture so far.
+                let gauges = try RankGauges.gather(comm: comm, ioWaitSeconds: ioWait / steps, longestIOWaitSeconds: longestIOWait,
+                                                   samplesPerCorpus: loader.samplesTakenPerCorpus)
                 let targetStd = probe.map { model.targetOutputStd(input: $0, batch: probeCount) } ?? .nan
                 let hidden = allReduceTime > 0 ? 100 * max(0, 1 - allReduceWait / allReduceTime) : 100
                 say("step \(state.step)/\(config.steps)  loss " + String(format: "%.5f", loss)
@@ -226,14 +235,16 @@ final class Pretrainer {
                     + "  allreduce " + String(format: "%.1f", 1000 * allReduceTime / steps) + " ms ("
                     + String(format: "%.0f", hidden) + "% hidden)  target-std " + String(format: "%.3f", targetStd)
                     + "  ETA " + formatDuration(eta))
-                log?.append(["step": state.step, "loss": loss, "lr": Double(lr), "wd": Double(wd),
-                             "momentum": Double(momentum), "grad_norm": Double(gradNorm),
-                             "samples_per_s": rate, "io_wait_s": ioWait / steps,
-                             "allreduce_s": allReduceTime / steps, "allreduce_wait_s": allReduceWait / steps,
-                             "compute_s": computeTime / steps, "ranks": comm.size,
-                             "target_std": Double(targetStd), "target_std_start": Double(initialTargetStd), "time": Date().timeIntervalSince1970])
-                windowStart = Date(); windowSamples = 0
-                ioWait = 0; allReduceTime = 0; allReduceWait = 0; computeTime = 0
+                let record: [String: Any] = [
+                    "step": state.step, "loss": loss, "lr": Double(lr), "wd": Double(wd),
+                    "momentum": Double(momentum), "grad_norm": Double(gradNorm),
+                    "samples_per_s": rate, "step_s": dt / steps, "io_wait_s": ioWait / steps,
+                    "allreduce_s": allReduceTime / steps, "allreduce_wait_s": allReduceWait / steps,
+                    "compute_s": computeTime / steps, "ranks": comm.size,
+                    "target_std": Double(targetStd), "target_std_start": Double(initialTargetStd), "time": Date().timeIntervalSince1970]
+                log?.append(record.merging(gauges.metricsFields) { current, _ in current })
+                windowStart = Date(); windowSamples = 0; windowSteps = 0
+                ioWait = 0; longestIOWait = 0; allReduceTime = 0; allReduceWait = 0; computeTime = 0
             }
 
             if config.evalEvery > 0 && state.step % config.evalEvery == 0 { try periodicEvaluation() }
