@@ -45,6 +45,12 @@ public final class ShardedLoader {
     public let mixture: WeightedSampleStream?
     let rank: Int, size: Int
 
+    /// Steps read ahead of the one the trainer holds. One was enough on average (loader wait 0.5 %
+    /// of the step in bench/mixture_pretrain.sh) but let a single slow read — a page-cache miss, or
+    /// the loader thread waiting for a core — stall a step by 20–40 ms; a second step of slack
+    /// absorbs such a stall at the cost of one more batch buffer.
+    static let readAheadSteps = 2
+
     private let cond = NSCondition()
     private var buffers: [UnsafeMutablePointer<Float>] = []
     private var ready: [Int: (records: [Int], slot: Int)] = [:]
@@ -102,7 +108,7 @@ public final class ShardedLoader {
             try WeightedSampleStream(weights: $0, recordCounts: sources.map(\.recordCount), globalBatch: globalBatch, seed: seed)
         }
         localBatch = SampleStream.rankSlice(globalBatch: globalBatch, rank: rank, size: size).count
-        for _ in 0..<2 {
+        for _ in 0...Self.readAheadSteps {
             buffers.append(UnsafeMutablePointer<Float>.allocate(capacity: max(1, localBatch * cropSamples * leads)))
         }
     }
@@ -151,15 +157,17 @@ public final class ShardedLoader {
         defer { scratch.deallocate() }
         while true {
             cond.lock()
-            // Two buffers: step k+1 may be filled while the trainer holds step k.
-            while !stopping && nextToProduce > consumed + 1 { cond.wait() }
+            // readAheadSteps + 1 buffers: steps k+1 … k+readAheadSteps may be filled while the
+            // trainer holds step k.
+            while !stopping && nextToProduce > consumed + Self.readAheadSteps { cond.wait() }
             if stopping { cond.unlock(); return }
             let step = nextToProduce
             cond.unlock()
             do {
-                let records = try fill(step: step, into: buffers[step % 2], scratch: scratch)
+                let slot = step % buffers.count
+                let records = try fill(step: step, into: buffers[slot], scratch: scratch)
                 cond.lock()
-                ready[step] = (records, step % 2)
+                ready[step] = (records, slot)
                 nextToProduce += 1
                 cond.broadcast()
                 cond.unlock()
