@@ -151,6 +151,19 @@ with h5py.File(w + "/good.h5", "r") as good, h5py.File(w + "/legacy.h5", "w") as
 assert open(w + "/legacy.h5", "rb").read(9)[8] == 0
 print(f"ok   synth writes superblock version {version}; an h5py copy with default libver has version 0")
 PY
+# Variable-length strings live in HDF5's global heap, which has no checksum in any format: refused
+# (naming the file and the dataset) before their data is read, even in a 1.10-format file.
+python3 - "$WORK" <<'PY' || { echo "FAIL variable-length string copy"; failures=$((failures + 1)); }
+import sys, h5py
+w = sys.argv[1]
+with h5py.File(w + "/good.h5", "r") as good, h5py.File(w + "/vlen.h5", "w", libver="v110") as vlen:
+    for name in good:
+        if name != "record_names": good.copy(name, vlen)
+    for key, value in good.attrs.items(): vlen.attrs[key] = value
+    vlen.create_dataset("record_names", data=list(good["record_names"][()]), dtype=h5py.string_dtype("ascii"))
+    vlen.attrs.create("lead_names", list(good.attrs["lead_names"]), dtype=h5py.string_dtype("ascii"))
+PY
+expect_failure "info: variable-length strings" "" "vlen.h5" "attribute 'lead_names'" "variable-length strings are not read" -- "$BIN" info "$WORK/vlen.h5"
 expect_failure "info: old HDF5 format (no metadata checksums)" "" "legacy.h5" "without metadata checksums" "h5repack --low=2 --high=2" -- "$BIN" info "$WORK/legacy.h5"
 expect_failure "pretrain: old HDF5 format" "$WORK/run-legacy" "legacy.h5" "without metadata checksums" -- "$BIN" pretrain --data "$WORK/legacy.h5" --out "$WORK/run-legacy" --model vit-tiny --steps 1 --global-batch 2
 expect_failure "eval: old HDF5 format" "$WORK/eval-legacy" "legacy.h5" "without metadata checksums" -- "$BIN" eval --random-init --model vit-tiny --data "$WORK/legacy.h5" --task synth --out "$WORK/eval-legacy"
