@@ -13,8 +13,7 @@
 #
 # Environment: FUZZ_KEEP_CORPUS=1 keeps the inputs a previous run found (.build-fuzz/runs/<target>/corpus);
 # FUZZ_REPLAY_ONLY="t1 t2" replays those targets' seeds and regressions without mutating them
-# (CI does this for corpus-hdf5: mutated HDF5 metadata reaches memory errors inside libhdf5
-# 1.10.8 itself, which this project cannot fix; docs/fuzzing.md).
+# (e.g. to check a fix against the kept crash inputs quickly).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

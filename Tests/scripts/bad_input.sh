@@ -90,13 +90,13 @@ else
     echo "ok   existing corpus unchanged after failed append"
 fi
 
-# info on files that are not valid corpora.
+# info on files that are not valid corpora (in the HDF5 1.10 format, so the layout checks are reached).
 python3 - "$WORK" <<'PY'
 import sys, h5py, numpy as np
-with h5py.File(sys.argv[1] + "/wrong-shape.h5", "w") as f:
+with h5py.File(sys.argv[1] + "/wrong-shape.h5", "w", libver="v110") as f:
     f["signals"] = np.zeros((3, 5000, 8), dtype=np.float32)
     f.attrs["lead_names"] = [b"I"] * 8
-with h5py.File(sys.argv[1] + "/rank2.h5", "w") as f:
+with h5py.File(sys.argv[1] + "/rank2.h5", "w", libver="v110") as f:
     f["signals"] = np.zeros((3, 5000), dtype=np.float32)
 PY
 expect_failure "info: wrong signals shape" "" "wrong-shape.h5" "(3, 5000, 8)" -- "$BIN" info "$WORK/wrong-shape.h5"
@@ -135,6 +135,50 @@ expect_failure "pretrain: channel_std < 0" "$WORK/run-stdneg" "stdneg.h5" "chann
 expect_failure "pretrain: NaN in a record" "$WORK/run-nan" "nan.h5" "record 7" -- "$BIN" pretrain --data "$WORK/nan.h5" --out "$WORK/run-nan" --model vit-tiny --steps 1 --global-batch 2
 expect_failure "eval: NaN in a record" "$WORK/eval-nan" "nan.h5" "record 7" -- "$BIN" eval --random-init --model vit-tiny --data "$WORK/nan.h5" --task synth --out "$WORK/eval-nan"
 "$BIN" info "$WORK/good.h5" >/dev/null && echo "ok   the undamaged corpus still opens" || { echo "FAIL good corpus refused"; failures=$((failures + 1)); }
+
+# HDF5 format: ecg-dist writes the HDF5 1.10 format (superblock version >= 2, all metadata
+# checksummed) and refuses a corpus in the old, unchecksummed format (superblock 0/1, what h5py
+# writes by default) before libhdf5 reads it, naming the file and the h5repack command that
+# converts it; that command's output is then accepted and holds the same data.
+python3 - "$WORK" <<'PY' || { echo "FAIL legacy copy / superblock version"; failures=$((failures + 1)); }
+import sys, h5py
+w = sys.argv[1]
+version = open(w + "/good.h5", "rb").read(9)[8]
+assert version >= 2, f"ecg-dist wrote superblock version {version}"
+with h5py.File(w + "/good.h5", "r") as good, h5py.File(w + "/legacy.h5", "w") as legacy:
+    for name in good: good.copy(name, legacy)
+    for key, value in good.attrs.items(): legacy.attrs[key] = value
+assert open(w + "/legacy.h5", "rb").read(9)[8] == 0
+print(f"ok   synth writes superblock version {version}; an h5py copy with default libver has version 0")
+PY
+# Variable-length strings live in HDF5's global heap, which has no checksum in any format: refused
+# (naming the file and the dataset) before their data is read, even in a 1.10-format file.
+python3 - "$WORK" <<'PY' || { echo "FAIL variable-length string copy"; failures=$((failures + 1)); }
+import sys, h5py
+w = sys.argv[1]
+with h5py.File(w + "/good.h5", "r") as good, h5py.File(w + "/vlen.h5", "w", libver="v110") as vlen:
+    for name in good:
+        if name != "record_names": good.copy(name, vlen)
+    for key, value in good.attrs.items(): vlen.attrs[key] = value
+    vlen.create_dataset("record_names", data=list(good["record_names"][()]), dtype=h5py.string_dtype("ascii"))
+    vlen.attrs.create("lead_names", list(good.attrs["lead_names"]), dtype=h5py.string_dtype("ascii"))
+PY
+expect_failure "info: variable-length strings" "" "vlen.h5" "attribute 'lead_names'" "variable-length strings are not read" -- "$BIN" info "$WORK/vlen.h5"
+expect_failure "info: old HDF5 format (no metadata checksums)" "" "legacy.h5" "without metadata checksums" "h5repack --low=2 --high=2" -- "$BIN" info "$WORK/legacy.h5"
+expect_failure "pretrain: old HDF5 format" "$WORK/run-legacy" "legacy.h5" "without metadata checksums" -- "$BIN" pretrain --data "$WORK/legacy.h5" --out "$WORK/run-legacy" --model vit-tiny --steps 1 --global-batch 2
+expect_failure "eval: old HDF5 format" "$WORK/eval-legacy" "legacy.h5" "without metadata checksums" -- "$BIN" eval --random-init --model vit-tiny --data "$WORK/legacy.h5" --task synth --out "$WORK/eval-legacy"
+expect_failure "append to an old-format corpus" "" "legacy.h5" "without metadata checksums" -- "$BIN" prepare wfdb --dir "$FIX/records500" --out "$WORK/legacy.h5" --append
+convert=$("$BIN" info "$WORK/legacy.h5" 2>&1 | grep -oE 'h5repack --low=2 --high=2 [^`]+')
+if command -v h5repack >/dev/null; then
+    if [ -n "$convert" ] && $convert && "$BIN" info "$WORK/legacy-v110.h5" >/dev/null 2>&1 \
+        && python3 Tests/scripts/compare_corpora.py "$WORK/good.h5" "$WORK/legacy-v110.h5" >/dev/null; then
+        echo "ok   '$convert' gives a corpus info accepts, equal to the original in every dataset and attribute"
+    else
+        echo "FAIL the conversion command from the message ('$convert') does not give an accepted, equal corpus"; failures=$((failures + 1))
+    fi
+else
+    echo "SKIP h5repack conversion: h5repack not installed (hdf5-tools)"
+fi
 
 expect_failure "prepare: missing output directory" "" "nodir" "does not exist" -- "$BIN" prepare ptbxl --root "$FIX" --out "$WORK/nodir/x.h5"
 

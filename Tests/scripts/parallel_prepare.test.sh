@@ -55,6 +55,13 @@ assert list(w["record_ids"][:]) == list(range(len(names)))
 assert h5py.File(sys.argv[2], "r")["signals"].dtype == "float16"
 print("ok   wfdb split rows b/long#0..#2, running ids; float16 corpus stored as float16 (h5py)")
 PY
+# Written through MPI-IO too, a corpus has the checksummed HDF5 1.10 format (superblock >= 2).
+python3 - "$T"/ptbxl-2-float32.h5 "$T"/wfdb-3-float16.h5 <<'PY' || fail "superblock version of parallel-written corpora"
+import sys
+versions = [open(path, "rb").read(9)[8] for path in sys.argv[1:]]
+assert open(sys.argv[1], "rb").read(8) == b"\x89HDF\r\n\x1a\n" and min(versions) >= 2, versions
+print(f"ok   mpirun -np 2/3 corpora have superblock versions {versions} (checksummed metadata)")
+PY
 # The comparer must be able to fail.
 if python3 Tests/scripts/compare_corpora.py "$T/ptbxl-1-float32.h5" "$T/ptbxl-1-float16.h5" >/dev/null 2>&1; then
     fail "compare_corpora.py finds no difference between float32 and float16 corpora"

@@ -83,24 +83,50 @@ public final class H5File {
     /// HDF5 prints its error stack to stderr unless told not to; ecg-dist reports its own errors.
     static let silenced: Bool = { _ = shim_H5_silence_errors(); return true }()
 
-    /// Creates (truncating any existing file) a new HDF5 file. `accessList` is a file access
+    /// Creates (truncating any existing file) a new HDF5 file in the HDF5 1.10 format, whose
+    /// metadata is all checksummed (`H5FormatCheck` says why). `accessList` is a file access
     /// property list (default: serial access); the caller keeps ownership of it.
     public static func create(path: String, accessList: hid_t? = nil) throws -> H5File {
         _ = silenced
-        let id = H5Fcreate(path, shim_H5F_ACC_TRUNC(), shim_H5P_DEFAULT(), accessList ?? shim_H5P_DEFAULT())
+        let fapl = try checksummedFormatAccess(copying: accessList, path: path)
+        defer { H5Pclose(fapl) }
+        let id = H5Fcreate(path, shim_H5F_ACC_TRUNC(), shim_H5P_DEFAULT(), fapl)
         guard id >= 0 else { throw HDF5Error(file: path, "cannot create HDF5 file (directory missing or not writable?)") }
         return H5File(path: path, id: id)
     }
 
-    /// Opens an existing HDF5 file; `accessList` as in `create`.
-    public static func open(path: String, mode: Mode = .readOnly, accessList: hid_t? = nil) throws -> H5File {
+    /// Opens an existing HDF5 file; `accessList` as in `create`. Unless `allowUnchecksummedMetadata`
+    /// (CODE-15% source files only, which h5py writes in the old format), the file's superblock is
+    /// checked first by `H5FormatCheck` and a file without metadata checksums is refused before
+    /// libhdf5 reads any of it. Opened for writing, objects created in the file (an `--append`'s
+    /// new datasets) get the checksummed format too.
+    public static func open(path: String, mode: Mode = .readOnly, accessList: hid_t? = nil,
+                            allowUnchecksummedMetadata: Bool = false) throws -> H5File {
         _ = silenced
         guard FileManager.default.fileExists(atPath: path) else { throw HDF5Error(file: path, "no such file") }
+        if !allowUnchecksummedMetadata { try H5FormatCheck.requireChecksummedMetadata(path: path) }
         guard H5Fis_hdf5(path) > 0 else { throw HDF5Error(file: path, "not an HDF5 file") }
         let flags = mode == .readOnly ? shim_H5F_ACC_RDONLY() : shim_H5F_ACC_RDWR()
-        let id = H5Fopen(path, flags, accessList ?? shim_H5P_DEFAULT())
+        let writeAccess = mode == .readWrite ? try checksummedFormatAccess(copying: accessList, path: path) : nil
+        defer { if let writeAccess { H5Pclose(writeAccess) } }
+        let id = H5Fopen(path, flags, writeAccess ?? accessList ?? shim_H5P_DEFAULT())
         guard id >= 0 else { throw HDF5Error(file: path, "cannot open HDF5 file \(mode == .readOnly ? "for reading" : "for writing")") }
         return H5File(path: path, id: id)
+    }
+
+    /// A copy of `accessList` (or of the default list) whose library-version bounds are both
+    /// HDF5 1.10: superblock version 3, version-2 object headers, extensible/fixed array chunk
+    /// indices, dense storage in fractal heaps and version-2 B-trees, all checksummed. (The
+    /// default bounds write the old format: superblock 0, version-1 headers, version-1 B-trees
+    /// and local heaps, none of them checksummed.) The caller closes the returned list.
+    static func checksummedFormatAccess(copying accessList: hid_t?, path: String) throws -> hid_t {
+        let fapl = accessList.map { H5Pcopy($0) } ?? H5Pcreate(shim_H5P_FILE_ACCESS())
+        guard fapl >= 0 else { throw HDF5Error(file: path, "cannot make a file access property list") }
+        guard H5Pset_libver_bounds(fapl, shim_H5F_LIBVER_V110(), shim_H5F_LIBVER_V110()) >= 0 else {
+            H5Pclose(fapl)
+            throw HDF5Error(file: path, "this libhdf5 cannot write the HDF5 1.10 file format (H5Pset_libver_bounds)")
+        }
+        return fapl
     }
 
     /// Attributes of the root group `/`.

@@ -38,7 +38,9 @@ static inline herr_t shim_H5_silence_errors(void) { return H5Eset_auto2(H5E_DEFA
 static inline hid_t shim_H5T_IEEE_F64LE(void) { return H5T_IEEE_F64LE; }
 static inline hid_t shim_H5T_NATIVE_INT16(void) { return H5T_NATIVE_INT16; }
 static inline hid_t shim_H5T_STD_I16LE(void) { return H5T_STD_I16LE; }
-static inline size_t shim_H5T_VARIABLE(void) { return H5T_VARIABLE; }
+// Library-version bound of the HDF5 1.10 file format, whose metadata is all checksummed
+// (H5File.create; Sources/ECGData/HDF5/H5FormatCheck.swift says why ecg-dist needs it).
+static inline H5F_libver_t shim_H5F_LIBVER_V110(void) { return H5F_LIBVER_V110; }
 // IEEE 754 binary16, little-endian: sign bit 15, exponent bits 10-14 (bias 15), mantissa bits 0-9.
 // The caller closes the returned type.
 static inline hid_t shim_make_H5T_IEEE_F16LE(void) {
