@@ -1,5 +1,6 @@
 // The GEMMs of one vit-xs encoder block on one sample tile, timed alone (same OpenBLAS, same
-// strides as Sources/Model/Block.swift and Kernels/Attention.swift): the ceiling the forward pass
+// strides and the same beta = 0 handling as Sources/Model/Block.swift and Kernels/Attention.swift;
+// process CPU time): the ceiling the forward pass
 // could reach if GELU, softmax, LayerNorm and copies were free. Build and run: bench/block_gemms.sh
 //
 // `block_gemms beta`: OpenBLAS's beta = 0 against zeroing C with memset and calling with beta = 1,
@@ -28,6 +29,13 @@ static float *randomMatrix(size_t count) {
 static void zeroRows(float *c, int rows, int columns, int ldc) {
     if (ldc == columns) { memset(c, 0, (size_t)rows * columns * sizeof(float)); return; }
     for (int r = 0; r < rows; r++) memset(c + (size_t)r * ldc, 0, (size_t)columns * sizeof(float));
+}
+
+// The engine's sgemm (Sources/Model/Kernels/GEMM.swift): beta = 0 by memset, then beta = 1.
+static void engineSGEMM(int transB, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                        float beta, float *c, int ldc) {
+    if (beta == 0) zeroRows(c, m, n, ldc);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, 1, a, lda, b, ldb, 1, c, ldc);
 }
 
 // C[m, n] (ldc) = A[m, k] (lda) · op(B) with B stored [n, k] when transB, else [k, n].
@@ -89,29 +97,29 @@ int main(int argc, char **argv) {
     flops[FC1] = flops[FC2] = 2.0 * rows * hidden * dim;
     for (int r = -5; r < repeats; r++) {   // 5 warm-up rounds
         double t[KINDS + 1];
-        t[0] = seconds(CLOCK_MONOTONIC);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, 3 * dim, dim, 1, x, dim, wqkv, dim, 0, qkv, 3 * dim);
-        t[1] = seconds(CLOCK_MONOTONIC);
+        t[0] = seconds(CLOCK_PROCESS_CPUTIME_ID);
+        engineSGEMM(1, rows, 3 * dim, dim, x, dim, wqkv, dim, 0, qkv, 3 * dim);
+        t[1] = seconds(CLOCK_PROCESS_CPUTIME_ID);
         for (int s = 0; s < samples; s++)
             for (int k = 0; k < heads; k++) {
                 const float *q = qkv + (size_t)s * tokens * 3 * dim + k * hd;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tokens, tokens, hd, 1, q, 3 * dim, q + dim, 3 * dim,
+                engineSGEMM(1, tokens, tokens, hd, q, 3 * dim, q + dim, 3 * dim,
                             0, scores, tokens);
             }
-        t[2] = seconds(CLOCK_MONOTONIC);
+        t[2] = seconds(CLOCK_PROCESS_CPUTIME_ID);
         for (int s = 0; s < samples; s++)
             for (int k = 0; k < heads; k++) {
                 const float *v = qkv + (size_t)s * tokens * 3 * dim + 2 * dim + k * hd;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, tokens, hd, tokens, 1, scores, tokens, v, 3 * dim,
+                engineSGEMM(0, tokens, hd, tokens, scores, tokens, v, 3 * dim,
                             0, attn + (size_t)s * tokens * dim + k * hd, dim);
             }
-        t[3] = seconds(CLOCK_MONOTONIC);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, dim, dim, 1, attn, dim, wproj, dim, 1, x, dim);
-        t[4] = seconds(CLOCK_MONOTONIC);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, hidden, dim, 1, x, dim, w1, dim, 0, h, hidden);
-        t[5] = seconds(CLOCK_MONOTONIC);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, dim, hidden, 1, h, hidden, w2, hidden, 1, x, dim);
-        t[6] = seconds(CLOCK_MONOTONIC);
+        t[3] = seconds(CLOCK_PROCESS_CPUTIME_ID);
+        engineSGEMM(1, rows, dim, dim, attn, dim, wproj, dim, 1, x, dim);
+        t[4] = seconds(CLOCK_PROCESS_CPUTIME_ID);
+        engineSGEMM(1, rows, hidden, dim, x, dim, w1, dim, 0, h, hidden);
+        t[5] = seconds(CLOCK_PROCESS_CPUTIME_ID);
+        engineSGEMM(1, rows, dim, hidden, h, hidden, w2, hidden, 1, x, dim);
+        t[6] = seconds(CLOCK_PROCESS_CPUTIME_ID);
         if (r >= 0)
             for (int i = 0; i < KINDS; i++) time[i] += t[i + 1] - t[i];
     }
