@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes N WFDB records in the MIMIC-IV-ECG folder layout for prepare benchmarks:
-OUT/files/pNNNN/pNNNNNNNN/sNNNNNNNN/NNNNNNNN.{hea,dat}, 10 s, 12 leads, 500 Hz, format 16.
+OUT/files/pNNNN/pNNNNNNNN/sNNNNNNNN/NNNNNNNN.{hea,dat}, 10 s, 12 leads, 500 Hz, format 16, and
+OUT/record_list.csv naming them (so the tree serves `prepare mimic --root OUT` and `prepare wfdb --dir OUT`).
 
 Usage: make_mimic_layout.py OUT N [FIXTURE_DIR]
 Each record is one of the PTB-XL fixture records (Tests/Fixtures/ptbxl-mini/records500/00000) with
@@ -34,6 +35,9 @@ def main():
                                                                 "ptbxl-mini", "records500", "00000")
     base = load_fixture(fixture)
     rng = np.random.default_rng(13)
+    os.makedirs(out, exist_ok=True)
+    listing = open(os.path.join(out, "record_list.csv"), "w")
+    listing.write("subject_id,study_id,file_name,ecg_time,path\n")
     for r in range(count):
         subject = 10_000_000 + r // 20
         study = 40_000_000 + r
@@ -51,6 +55,9 @@ def main():
             lines.append(f"{name}.dat 16 1000.0(0)/mV 16 0 {int(digital[0, lead])} {checksum} 0 {label}")
         with open(os.path.join(folder, name + ".hea"), "w") as f:
             f.write("\n".join(lines) + "\n")
+        relative = os.path.relpath(os.path.join(folder, name), out)
+        listing.write(f"{subject},{study},{name},2180-01-01 00:00:00,{relative}\n")
+    listing.close()
 
 
 if __name__ == "__main__":

@@ -5,13 +5,14 @@ import Foundation
 /// and QRS/T shapes are not shifted. The two passes square the magnitude response: effective order 4,
 /// −6 dB at the cutoff, −80 dB at a tenth of it, and |H(f)|² = r⁴ / (1 + r⁴) with r = f / cutoff.
 ///
-/// Edges follow scipy.signal.sosfiltfilt(padtype="odd"): the record is extended on both sides by
-/// its point reflection about the end sample (`padLength` samples), and each pass starts from the
-/// filter's steady state for a constant input equal to the first sample it sees, so a constant
-/// record filters to exactly zero and there is no start-up transient. The padding is one period of
-/// the cutoff frequency (capped at n − 1), much longer than scipy's default of 9 samples, because a
-/// 0.5 Hz filter's transient lasts seconds. Tests/scripts/check_sources.py compares against scipy
-/// with the same `padlen`.
+/// Edges are scipy.signal.sosfiltfilt's defaults (padtype="odd", padlen=None), so a corpus matches
+/// the reference pipeline sample for sample, ends included: the record is extended on both sides by
+/// its point reflection about the end sample (`padLength`: 3 × (2 × sections + 1) = 9 samples for
+/// this one biquad, capped at n − 1 where scipy would refuse the record), and each pass starts from
+/// the filter's steady state for a constant input equal to the first sample it sees (sosfilt_zi),
+/// so a constant record filters to exactly zero. With so short a pad the 0.5-Hz filter's own
+/// transient (about 2 s) shows at the ends as in scipy: docs/reproduce-corpus.md.
+/// Tests/scripts/check_sources.py compares whole records against scipy's defaults.
 public struct ZeroPhaseHighPass: Sendable, Equatable {
     public let cutoffHz: Double
     public let samplingRate: Double
@@ -32,9 +33,11 @@ public struct ZeroPhaseHighPass: Sendable, Equatable {
         a = [2 * (k * k - 1) * norm, (1 - root2 * k + k * k) * norm]
     }
 
-    /// Reflected samples added before and after a record of `n` samples.
+    /// Reflected samples added before and after a record of `n` samples: scipy's default padlen
+    /// for one second-order section (no zero coefficient), 3 × (2 + 1).
+    public static let scipyDefaultPad = 9
     public func padLength(sampleCount n: Int) -> Int {
-        max(0, min(n - 1, Int((samplingRate / cutoffHz).rounded(.up))))
+        max(0, min(n - 1, Self.scipyDefaultPad))
     }
 
     /// Filters x[t * stride], t < n, in place (computed in Double: the poles sit within 1e-2 of the unit

@@ -91,7 +91,7 @@ public struct SourcePreprocessing: Sendable, Equatable {
                 "filter": "butterworth, forward-backward (zero phase)",
                 "order": ZeroPhaseHighPass.order,
                 "cutoff_hz": filter.cutoffHz,
-                "pad": "odd reflection, one cutoff period",
+                "pad": "odd reflection of \(ZeroPhaseHighPass.scipyDefaultPad) samples (scipy sosfiltfilt default)",
                 "applied_at_hz": ECGPreprocessing.samplingRate,
             ] as [String: Any]
         } else {

@@ -25,6 +25,23 @@ final class HighPassTests: XCTestCase {
         XCTAssertNil(ZeroPhaseHighPass(cutoffHz: 250, samplingRate: rate))
     }
 
+    /// The ends are scipy's: sosfiltfilt(butter(2, 0.5, "highpass", fs=500, output="sos"), x) with its
+    /// default padding (odd, padlen 9) on x = sin(2π·7t/500 + 0.3) + 0.3·t/500 + 0.5 (float32), t < 1000;
+    /// reference values printed by scipy 1.17 to 7 decimals. A one-cutoff-period pad (the former
+    /// choice) differs from these by up to 0.68 at the ends.
+    func testEdgesMatchScipyDefaultPadding() throws {
+        let filter = try XCTUnwrap(ZeroPhaseHighPass(cutoffHz: 0.5, samplingRate: rate))
+        XCTAssertEqual(filter.padLength(sampleCount: 1000), 9)
+        XCTAssertEqual(filter.padLength(sampleCount: 5), 4, "capped at n - 1")
+        let x = (0..<1000).map { t -> Float in
+            Float(sin(2 * Double.pi * 7 * Double(t) / rate + 0.3) + 0.3 * Double(t) / rate + 0.5)
+        }
+        let y = filter.apply(x)
+        let expected: [(Int, Float)] = [(0, 0.3743723), (1, 0.4568105), (2, 0.5363239), (9, 0.9631536), (10, 0.9998797),
+                                        (500, 0.4370131), (990, -1.3639398), (997, -0.8378427), (998, -0.7585955), (999, -0.6803455)]
+        for (t, value) in expected { XCTAssertEqual(y[t], value, accuracy: 1e-5, "sample \(t)") }
+    }
+
     func testConstantRecordFiltersToZero() throws {
         let filter = try XCTUnwrap(ZeroPhaseHighPass(cutoffHz: 0.5, samplingRate: rate))
         let y = filter.apply([Float](repeating: 3.7, count: 5000))
