@@ -171,17 +171,19 @@ public enum ECGPreprocessing {
         }
         let resampler = resamplers[rate]!
         let m = resampler.outputCount(inputCount: n)
-        var planar = [Float](repeating: 0, count: n)
-        var lane = [Float](repeating: 0, count: m)
-        var samples = [Float](repeating: 0, count: m * leads)
-        for lead in 0..<leads {
-            try planar.withUnsafeMutableBufferPointer { x in
-                if try decodeLead(lead, x.baseAddress!, 1) {
-                    repairNaNs(x.baseAddress!, count: n, stride: 1, lead: lead, path: path, warnings: &warnings)
+        // Decoded sample-major too, so the resampler filters the 12 leads side by side.
+        var input = [Float](unsafeUninitializedCapacity: n * leads) { _, initialized in initialized = n * leads }
+        try input.withUnsafeMutableBufferPointer { x in
+            for lead in 0..<leads {
+                let column = x.baseAddress! + lead
+                if try decodeLead(lead, column, leads) {
+                    repairNaNs(column, count: n, stride: leads, lead: lead, path: path, warnings: &warnings)
                 }
-                lane.withUnsafeMutableBufferPointer { resampler.resample(x.baseAddress!, count: n, into: $0.baseAddress!) }
             }
-            for t in 0..<m { samples[t * leads + lead] = lane[t] }
+        }
+        let samples = [Float](unsafeUninitializedCapacity: m * leads) { out, initialized in
+            input.withUnsafeBufferPointer { resampler.resampleLeads($0.baseAddress!, count: n, into: out.baseAddress!) }
+            initialized = m * leads
         }
         return StandardLeads(samples: samples, sampleCount: m, warnings: warnings)
     }
