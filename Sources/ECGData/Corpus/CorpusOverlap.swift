@@ -31,7 +31,7 @@ public enum RecordContentHash {
             while start < count {
                 let n = min(block, count - start)
                 for lane in 0..<group { microvolts(rows + (first + lane) * count + start, count: n, into: counts + lane * block) }
-                if group == 3 {
+                if group == lanes {   // the three chains side by side
                     let (c0, c1, c2) = (counts, counts + block, counts + 2 * block)
                     var (h0, h1, h2) = (h[0], h[1], h[2])
                     for i in 0..<n { h0 = mix(h0, c0[i]); h1 = mix(h1, c1[i]); h2 = mix(h2, c2[i]) }
