@@ -51,7 +51,7 @@ public final class CorpusWriter {
     private let source: String
 
     private let batchCapacity: Int
-    /// Buffered rows (float32 mV as given; for float16 rounded to what will be stored once the batch is complete).
+    /// Buffered rows (float32 mV as given; for float16 rounded to what will be stored by `completeBufferedRows`).
     private var pendingSignals: [Float] = []
     /// nil = the default id, the row's index in the corpus (known only when the round is written).
     private var pendingIDs: [Int64?] = [], pendingNames: [String] = [], pendingFolds: [Int32] = []
@@ -234,7 +234,7 @@ public final class CorpusWriter {
         if dtype == .float16, let i = (0..<width).first(where: { abs(signal[$0]) >= HalfPrecision.overflowThreshold }) {
             throw ECGDataError(.badCorpus, path, "record \(name): lead \(ECGPreprocessing.leadNames[i % Self.leads]), sample \(i / Self.leads) is \(signal[i]) mV, beyond the float16 range (±65504); store this corpus as float32")
         }
-        // Hashes, float16 rounding and moment sums wait for the batch (`completeBufferedRows`).
+        // Hashes, float16 rounding and moment sums: a few rows at a time (`completeBufferedRows`).
         pendingSignals.append(contentsOf: UnsafeBufferPointer(start: signal, count: width))
         for (taskIndex, task) in tasks.enumerated() {
             if let given = order.firstIndex(of: taskIndex), !labels.isEmpty {
@@ -246,6 +246,7 @@ public final class CorpusWriter {
         pendingIDs.append(id)
         pendingNames.append(Self.fitName(name))
         pendingFolds.append(fold)
+        if pendingIDs.count - pendingHashes.count >= RecordContentHash.lanes { completeBufferedRows() }
         count += 1
         if group == nil && pendingIDs.count >= batchCapacity { try flush(failure: nil) }
     }
@@ -258,30 +259,31 @@ public final class CorpusWriter {
         try flush(failure: failure)
     }
 
-    /// The per-row work of the buffered rows, done once per batch: the content hashes (of the
-    /// float32 values as given, before any rounding to float16: a hash names the recording, so a
-    /// float16 corpus still matches a float32 corpus of the same records in the leakage guard,
+    /// The per-row work of the buffered rows not done yet: the content hashes (of the float32
+    /// values as given, before any rounding to float16: a hash names the recording, so a float16
+    /// corpus still matches a float32 corpus of the same records in the leakage guard,
     /// docs/hdf5-layout.md), then the rounding to float16, then the channel-moment block sums (of
-    /// the stored values: they normalise what readers get back). Hashing a batch lets
-    /// RecordContentHash run several rows' serial chains side by side.
+    /// the stored values: they normalise what readers get back). `add` calls it every
+    /// `RecordContentHash.lanes` rows, so the hash runs that many rows' serial chains side by side
+    /// while the rows are still in cache; `flush` completes the rest.
     private func completeBufferedRows() {
-        let k = pendingIDs.count, width = Self.samples * Self.leads
-        guard k > 0, pendingHashes.isEmpty else { return }
+        let done = pendingHashes.count, n = pendingIDs.count - done, width = Self.samples * Self.leads
+        guard n > 0 else { return }
+        let sumsStart = pendingBlockSums.count
+        pendingBlockSums.append(contentsOf: repeatElement(0, count: n * Self.blockSumsPerRow))
         pendingSignals.withUnsafeMutableBufferPointer { rows in
-            let base = rows.baseAddress!
-            pendingHashes = [Int64](unsafeUninitializedCapacity: k) { out, initialized in
-                out.baseAddress!.withMemoryRebound(to: UInt64.self, capacity: k) {
-                    RecordContentHash.of(rows: base, rowCount: k, count: width, into: $0)
-                }
-                initialized = k
+            let base = rows.baseAddress! + done * width
+            let hashes = [UInt64](unsafeUninitializedCapacity: n) { out, initialized in
+                RecordContentHash.of(rows: base, rowCount: n, count: width, into: out.baseAddress!)
+                initialized = n
             }
-            if dtype == .float16 { HalfPrecision.roundInPlace(base, count: k * width) }
-            pendingBlockSums = [Float](unsafeUninitializedCapacity: k * Self.blockSumsPerRow) { sums, initialized in
-                for row in 0..<k {
+            pendingHashes += hashes.map { Int64(bitPattern: $0) }
+            if dtype == .float16 { HalfPrecision.roundInPlace(base, count: n * width) }
+            pendingBlockSums.withUnsafeMutableBufferPointer { sums in
+                for row in 0..<n {
                     ChannelMoments.blockSums(base + row * width, samples: Self.samples,
-                                             into: sums.baseAddress! + row * Self.blockSumsPerRow)
+                                             into: sums.baseAddress! + sumsStart + row * Self.blockSumsPerRow)
                 }
-                initialized = k * Self.blockSumsPerRow
             }
         }
     }
