@@ -1,55 +1,80 @@
 #!/usr/bin/env bash
-# Scale benchmark of `ecg-dist prepare wfdb` (not a test): a MIMIC-layout WFDB tree of N records
-# (bench/make_mimic_layout.py, ~120 KB each), then
-#   * records/s at np=1 and np=2 (mpirun), float32;
-#   * peak RSS (/usr/bin/time -v, per rank) at SMALL records and at N records: flat if streaming works;
-#   * corpus size float32 vs float16 at N records.
-# Usage: bench/prepare_scale.sh [N=50000] [SMALL=5000] [path/to/release/ecg-dist]
-# Disk: N=50,000 needs ~6 GB of records + 12 GB (float32) + 6 GB (float16) at the peak; everything
-# is deleted at the end. On a shared machine the wall-clock rates include waiting for a core.
+# Scale benchmark of `ecg-dist prepare mimic` and `prepare code15` (not a test):
+#   * a MIMIC-IV-ECG-layout tree of N records (bench/make_mimic_layout.py, ~120 KB each) and one of
+#     SMALL records, and a CODE-15%-layout root of C exams (bench/make_code15_layout.py, ~200 KB each);
+#   * per run: wall time, records/s and records/s per core (rate / np), CPU seconds (user + sys of
+#     every rank, /usr/bin/time -v) per record — far less sensitive to other jobs than wall time —,
+#     peak RSS per rank, corpus size, and the load average when the run started;
+#   * np=1 and np=2 (mpirun), float32 and float16; np=2 = np=1 checked by compare_corpora.py.
+# Usage: bench/prepare_scale.sh [N=50000] [SMALL=5000] [C=20000] [path/to/release/ecg-dist]
+# Disk: N=50,000 and C=20,000 need ~6 + 4 GB of sources and 2 × 12 GB of corpora at the peak;
+# everything is deleted at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-50000}
 SMALL=${2:-5000}
-BIN=${3:-$(swift build -c release --show-bin-path)/ecg-dist}
+C=${3:-20000}
+BIN=${4:-$(swift build -c release --show-bin-path)/ecg-dist}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 WORK=${WORK:-$(mktemp -d /tmp/prepare-scale.XXXXXX)}
 mkdir -p "$WORK"
 trap 'rm -rf "$WORK"' EXIT
 
-t0=$(date +%s.%N)
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ') model $(grep -m1 '^model\s' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC')"
+t0=$(date +%s)
 python3 bench/make_mimic_layout.py "$WORK/big" "$N"
 python3 bench/make_mimic_layout.py "$WORK/small" "$SMALL"
+python3 bench/make_code15_layout.py "$WORK/code15" "$C"
 sync
-echo "generated $N + $SMALL records in $(python3 -c "import time; print(f'{time.time() - $t0:.0f}')") s: $(du -sh "$WORK/big" | cut -f1) / $(du -sh "$WORK/small" | cut -f1)"
+echo "generated in $(( $(date +%s) - t0 )) s: $(du -sh "$WORK/big" | cut -f1) ($N MIMIC), $(du -sh "$WORK/small" | cut -f1) ($SMALL MIMIC), $(du -sh "$WORK/code15" | cut -f1) ($C CODE-15)"
 
-# run NP RECORDS_DIR OUT [extra prepare flags]: prints "wall_s rate_records_per_s max_rss_mb(per rank, max) size_bytes"
-run() {
-    local np=$1 dir=$2 out=$3; shift 3
-    local count; count=$(find "$dir" -name '*.hea' | wc -l)
-    rm -f "$out" "$WORK"/rss.*
-    local start; start=$(date +%s.%N)
+printf '%-30s %8s %9s %9s %8s %9s %9s %8s %8s %5s\n' run "wall s" "rec/s" "rec/s/cpu" "CPU s" "CPU ms/r" "rec/CPU-s" "RSS MB" "GB" load
+# measure LABEL NP RECORDS OUT PREPARE-ARGS...: one table row; the corpus stays at OUT.
+measure() {
+    local label=$1 np=$2 records=$3 out=$4; shift 4
+    rm -f "$out" "$WORK"/time.*
+    local load start end
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    start=$(date +%s.%N)
     if [ "$np" -eq 1 ]; then
-        /usr/bin/time -v -o "$WORK/rss.0" "$BIN" prepare wfdb --dir "$dir" --out "$out" "$@" >/dev/null 2>"$WORK/stderr" \
+        /usr/bin/time -v -o "$WORK/time.0" "$BIN" prepare "$@" --out "$out" >/dev/null 2>"$WORK/stderr" \
             || { cat "$WORK/stderr"; exit 1; }
     else
-        mpirun --oversubscribe -np "$np" sh -c '/usr/bin/time -v -o "$0/rss.$OMPI_COMM_WORLD_RANK" "$@"' "$WORK" \
-            "$BIN" prepare wfdb --dir "$dir" --out "$out" "$@" >/dev/null 2>"$WORK/stderr" || { cat "$WORK/stderr"; exit 1; }
+        mpirun --oversubscribe -np "$np" sh -c '/usr/bin/time -v -o "$0/time.$OMPI_COMM_WORLD_RANK" "$@"' "$WORK" \
+            "$BIN" prepare "$@" --out "$out" >/dev/null 2>"$WORK/stderr" || { cat "$WORK/stderr"; exit 1; }
     fi
-    local end; end=$(date +%s.%N)
-    local rss; rss=$(grep -h "Maximum resident" "$WORK"/rss.* | awk '{print $NF}' | sort -n | tail -1)
-    python3 -c "w=$end-$start; print(f'{w:.1f} {$count/w:.0f} {$rss/1024:.0f} $(stat -c %s "$out")')"
+    end=$(date +%s.%N)
+    python3 - "$label" "$np" "$records" "$start" "$end" "$load" "$(stat -c %s "$out")" "$WORK"/time.* <<'PY'
+import re, sys
+label, np_, records, start, end, load, size = sys.argv[1:8]
+np_, records, wall, size = int(np_), int(records), float(end) - float(start), int(size)
+cpu, rss = 0.0, 0
+for path in sys.argv[8:]:
+    text = open(path).read()
+    cpu += sum(float(re.search(rf"{k} time \(seconds\): ([0-9.]+)", text).group(1)) for k in ("User", "System"))
+    rss = max(rss, int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1)))
+print(f"{label:30s} {wall:8.1f} {records / wall:9.0f} {records / wall / np_:9.0f} {cpu:8.1f} {1000 * cpu / records:9.3f} "
+      f"{records / cpu:9.0f} {rss / 1024:8.0f} {size / 1e9:8.3f} {load:>5s}")
+PY
 }
+same() { python3 Tests/scripts/compare_corpora.py "$1" "$2" | tail -1; }
 
-report() { read -r wall rate rss size <<<"$2"; printf '%-34s %7s s  %6s records/s  peak RSS %5s MB/rank  %6.2f GB\n' "$1" "$wall" "$rate" "$rss" "$(python3 -c "print($size/1e9)")"; }
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-report "np=1 float32, $SMALL records" "$(run 1 "$WORK/small" "$WORK/s32.h5")"; rm -f "$WORK/s32.h5"
-report "np=1 float32, $N records" "$(run 1 "$WORK/big" "$WORK/b32.h5")"
-report "np=2 float32, $N records" "$(run 2 "$WORK/big" "$WORK/b32p.h5")"
-python3 Tests/scripts/compare_corpora.py "$WORK/b32.h5" "$WORK/b32p.h5" | tail -1
-rm -f "$WORK/b32p.h5"
-report "np=1 float16, $N records" "$(run 1 "$WORK/big" "$WORK/b16.h5" --dtype float16)"
-report "np=2 float16, $N records" "$(run 2 "$WORK/big" "$WORK/b16p.h5" --dtype float16)"
-python3 Tests/scripts/compare_corpora.py "$WORK/b16.h5" "$WORK/b16p.h5" | tail -1
-echo "sizes: float32 $(stat -c %s "$WORK/b32.h5") B, float16 $(stat -c %s "$WORK/b16.h5") B for $N records"
+M="mimic --root"
+measure "mimic np=1 float32, $SMALL" 1 "$SMALL" "$WORK/s32.h5" $M "$WORK/small"; rm -f "$WORK/s32.h5"
+measure "mimic np=1 float32, $N" 1 "$N" "$WORK/m32.h5" $M "$WORK/big"
+measure "mimic np=2 float32, $N" 2 "$N" "$WORK/m32p.h5" $M "$WORK/big"
+same "$WORK/m32.h5" "$WORK/m32p.h5"; rm -f "$WORK/m32p.h5"
+measure "mimic np=1 float16, $N" 1 "$N" "$WORK/m16.h5" $M "$WORK/big" --dtype float16
+measure "mimic np=2 float16, $N" 2 "$N" "$WORK/m16p.h5" $M "$WORK/big" --dtype float16
+same "$WORK/m16.h5" "$WORK/m16p.h5"
+echo "mimic sizes: float32 $(stat -c %s "$WORK/m32.h5") B, float16 $(stat -c %s "$WORK/m16.h5") B for $N records"
+rm -f "$WORK"/m*.h5
+rm -rf "$WORK/big" "$WORK/small"
+measure "code15 np=1 float32, $C" 1 "$C" "$WORK/c32.h5" code15 --root "$WORK/code15"
+measure "code15 np=2 float32, $C" 2 "$C" "$WORK/c32p.h5" code15 --root "$WORK/code15"
+same "$WORK/c32.h5" "$WORK/c32p.h5"; rm -f "$WORK/c32p.h5"
+measure "code15 np=1 float16, $C" 1 "$C" "$WORK/c16.h5" code15 --root "$WORK/code15" --dtype float16
+measure "code15 np=2 float16, $C" 2 "$C" "$WORK/c16p.h5" code15 --root "$WORK/code15" --dtype float16
+same "$WORK/c16.h5" "$WORK/c16p.h5"
+echo "code15 sizes: float32 $(stat -c %s "$WORK/c32.h5") B, float16 $(stat -c %s "$WORK/c16.h5") B for $C exams ($("$BIN" info "$WORK/c32.h5" | grep -m1 '^records' | tr -s ' '))"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -76,7 +76,7 @@ BIN="$BIN" WORK="$WORK" timeout 600 bash Tests/scripts/sources.test.sh
 step "distributed pre-training: equivalence over np, resume, kill -9, SIGTERM"
 BIN="$BIN" WORK="$WORK" timeout 900 bash Tests/scripts/distributed.test.sh
 
-step "parallel prepare: mpirun -np 2/3 = serial byte for byte (ptbxl, wfdb, float32/float16), bad record on rank 1, SIGTERM"
+step "parallel prepare: mpirun -np 2/3 = serial byte for byte (ptbxl, wfdb, mimic, code15; float32/float16), bad record on rank 1, SIGTERM"
 BIN="$BIN" WORK="$WORK" timeout 600 bash Tests/scripts/parallel_prepare.test.sh
 
 step "leakage guard: a planted copy of a fold-10 PTB-XL record in a WFDB pre-training folder"

@@ -14,7 +14,7 @@ struct Prepare: ParsableCommand {
             than 10 s are zero-padded at the end or dropped (--short, --min-seconds). Every choice is stored in the \
             corpus attribute 'preprocessing' (shown by ecg-dist info). \
             The output is written to <out>.tmp-<pid> and renamed into place only when complete. \
-            ptbxl and wfdb also run under mpirun: the ranks share the records and write one corpus \
+            ptbxl, wfdb, mimic and code15 also run under mpirun: the ranks share the records and write one corpus \
             (identical to a serial run) through parallel HDF5 (docs/prepare.md).
             """,
         subcommands: [PreparePTBXL.self, PrepareWFDB.self, PrepareNPY.self, PrepareMIMIC.self, PrepareCODE15.self])

@@ -53,6 +53,7 @@ struct PrepareMIMIC: ParsableCommand {
     @OptionGroup var preprocessing: SourcePreprocessingOptions
     @Flag(help: "Warn about and skip unreadable records instead of stopping.") var skipBad = false
     @Flag(help: "Verify the WFDB checksums of every signal.") var verifyChecksums = false
+    @OptionGroup var storage: PrepareStorageOptions
 
     func options() throws -> SourcePreprocessing {
         try preprocessing.resolve(length: length, defaultHighpass: nil, defaultShort: .drop)
@@ -60,8 +61,11 @@ struct PrepareMIMIC: ParsableCommand {
     func validate() throws { _ = try options() }
 
     func run() throws {
-        let summary = try CorpusPreparer.prepareMIMIC(root: root, out: out, options: try options(), skipBad: skipBad,
-                                                      verifyChecksums: verifyChecksums, log: { printError($0) })
+        let options = try options()
+        guard let summary = try runPrepare(storage, { run in
+            try CorpusPreparer.prepareMIMIC(root: root, out: out, options: options, skipBad: skipBad,
+                                            verifyChecksums: verifyChecksums, run: run, log: { printError($0) })
+        }) else { return }
         printPrepareSummary(summary, out: out, appended: false)
     }
 }
@@ -71,7 +75,8 @@ struct PrepareCODE15: ParsableCommand {
         commandName: "code15",
         abstract: "CODE-15% root (exams.csv + exams_part*.hdf5) → corpus with task 'code15' (1dAVb RBBB LBBB SB ST AF).",
         discussion: """
-            Reads each exam's (4096, 12) tracing in exams.csv order from its trace_file (HDF5, serially), \
+            Reads each exam's (4096, 12) tracing in exams.csv order from its trace_file (HDF5; under mpirun \
+            each rank opens the parts and reads its share of the exams), \
             cuts the zero padding (first to last sample where any lead is non-zero), resamples 400 -> 500 Hz. \
             Defaults as in the paper: baseline wander removed (--highpass 0.5), exams shorter than 10 s dropped \
             (--short drop; the 7.3-s exams), the 10.24-s exams keep their central 10 s. \
@@ -84,6 +89,7 @@ struct PrepareCODE15: ParsableCommand {
     @OptionGroup var preprocessing: SourcePreprocessingOptions
     @Flag(help: "Keep the zero padding (no trim) — only for checking the reader.") var keepPadding = false
     @Flag(help: "Leave out the exams.csv diagnosis columns (no label task).") var noLabels = false
+    @OptionGroup var storage: PrepareStorageOptions
 
     func options() throws -> SourcePreprocessing {
         try preprocessing.resolve(length: length, defaultHighpass: 0.5, defaultShort: .drop, trimZeroPadding: !keepPadding)
@@ -91,8 +97,11 @@ struct PrepareCODE15: ParsableCommand {
     func validate() throws { _ = try options() }
 
     func run() throws {
-        let summary = try CorpusPreparer.prepareCODE15(root: root, out: out, options: try options(), labels: !noLabels,
-                                                       log: { printError($0) })
+        let options = try options()
+        guard let summary = try runPrepare(storage, { run in
+            try CorpusPreparer.prepareCODE15(root: root, out: out, options: options, labels: !noLabels, run: run,
+                                             log: { printError($0) })
+        }) else { return }
         printPrepareSummary(summary, out: out, appended: false)
     }
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # `prepare` under mpirun writes the corpus a serial run writes, byte for byte (needs BIN = release
 # ecg-dist, WORK = scratch dir; h5py for the comparison):
-#  1. ptbxl and wfdb (with a long record split into three rows), float32 and float16, serial vs
-#     mpirun -np 2 and -np 3 with small rounds (--batch) so every rank holds records: every
-#     dataset and attribute equal (Tests/scripts/compare_corpora.py); the comparer itself must
-#     see the float16/float32 difference;
-#  2. a corrupt record in rank 1's share: non-zero exit, the message names the file, no output;
+#  1. ptbxl, wfdb (with a long record split into three rows), mimic and code15 (the layouts of
+#     Tests/scripts/make_source_fixtures.py: a NaN gap, MIMIC's lead order, a dropped 7.3-s exam,
+#     the high-pass), float32 and float16, serial vs mpirun -np 2 and -np 3 with small rounds
+#     (--batch) so every rank holds records: every dataset and attribute equal
+#     (Tests/scripts/compare_corpora.py); the comparer itself must see the float16/float32 difference;
+#  2. a bad record in rank 1's share (wfdb, mimic: a truncated .dat; code15: an exam holding inf):
+#     non-zero exit, the message names the file, no output and no temporary file;
 #  3. SIGTERM half-way (to mpirun, to a serial run): non-zero exit, no output and no temporary file.
 set -u
 cd "$(dirname "$0")/../.."
@@ -47,6 +49,29 @@ for dtype in float32 float16; do
         same "wfdb $dtype: mpirun -np $np (--batch $batch) = serial" "$T/wfdb-1-$dtype.h5" "$T/wfdb-$np-$dtype.h5"
     done
 done
+# MIMIC-IV-ECG (3 records) and CODE-15% (5 exams in 2 parts, one dropped as too short) in their
+# layouts; --batch 1 gives every rank of np=3 a record.
+SRC=$T/sources
+python3 Tests/scripts/make_source_fixtures.py "$SRC" >/dev/null || fail "make_source_fixtures.py"
+for dtype in float32 float16; do
+    run "serial mimic $dtype" "$BIN" prepare mimic --root "$SRC/mimic" --out "$T/mimic-1-$dtype.h5" --dtype "$dtype"
+    run "serial code15 $dtype" "$BIN" prepare code15 --root "$SRC/code15" --out "$T/code15-1-$dtype.h5" --dtype "$dtype"
+    for np in 2 3; do
+        run "np=$np mimic $dtype" mpi "$np" prepare mimic --root "$SRC/mimic" --out "$T/mimic-$np-$dtype.h5" --dtype "$dtype" --batch 1
+        same "mimic $dtype: mpirun -np $np (--batch 1) = serial" "$T/mimic-1-$dtype.h5" "$T/mimic-$np-$dtype.h5"
+        run "np=$np code15 $dtype" mpi "$np" prepare code15 --root "$SRC/code15" --out "$T/code15-$np-$dtype.h5" --dtype "$dtype" --batch 1
+        same "code15 $dtype: mpirun -np $np (--batch 1) = serial" "$T/code15-1-$dtype.h5" "$T/code15-$np-$dtype.h5"
+    done
+done
+python3 - "$T/code15-3-float16.h5" "$T/mimic-2-float16.h5" <<'PY' || fail "mimic/code15 contents"
+import sys, h5py
+c = h5py.File(sys.argv[1], "r"); m = h5py.File(sys.argv[2], "r")
+assert c["signals"].dtype == "float16" and m["signals"].dtype == "float16"
+assert c["signals"].shape[0] == 4 and list(c["record_ids"][:]) == [168405, 1169160, 271011, 384368], c["record_ids"][:]
+assert list(m["record_ids"][:]) == [40689238, 41256771, 45090959], m["record_ids"][:]
+print("ok   code15: 4 of 5 exams (7.3-s one dropped) in exams.csv order; mimic: 3 studies; both stored as float16")
+PY
+
 python3 - "$T/wfdb-1-float32.h5" "$T/ptbxl-1-float16.h5" <<'PY' || fail "corpus contents"
 import sys, h5py
 w = h5py.File(sys.argv[1], "r"); names = [n.decode() for n in w["record_names"][:]]
@@ -70,18 +95,45 @@ else
 fi
 "$BIN" info "$T/ptbxl-3-float16.h5" | grep -q "signals dtype  float16" && ok "info shows the dtype" || fail "info lacks the dtype"
 
-# A corrupt record in rank 1's share: with --batch 4 rank 1 holds records 5-8 of the sorted list.
+# A bad record in rank 1's share must stop every rank: rank1_failure NAME OUT PATTERN... -- COMMAND...
+rank1_failure() {
+    local name=$1 out=$2; shift 2
+    local patterns=()
+    while [ "$1" != "--" ]; do patterns+=("$1"); shift; done
+    shift
+    "$@" >"$T/bad.txt" 2>&1
+    local code=$? ok=1
+    [ $code -ne 0 ] && [ $code -lt 128 ] || ok=0
+    for p in "${patterns[@]}"; do grep -qiF -- "$p" "$T/bad.txt" || ok=0; done
+    if ls "$out"* >/dev/null 2>&1; then ok=0; fi
+    if [ $ok -eq 1 ]; then
+        ok "$name (exit $code): $(grep -iF -- "${patterns[0]}" "$T/bad.txt" | head -1)"
+    else
+        fail "$name: exit $code, files: $(ls "$out"* 2>/dev/null)"; cat "$T/bad.txt"
+    fi
+}
+# wfdb: with --batch 4 rank 1 holds records 5-8 of the sorted list.
 B=$T/bad; mkdir -p "$B"; cp "$FIX"/records500/00000/000{0,1}*_hr.* "$B/"
 bad=$(ls "$B"/*.dat | sort | sed -n 6p)
 head -c 50000 "$bad" > "$B/t" && mv "$B/t" "$bad"
-mpi 2 prepare wfdb --dir "$B" --out "$T/bad.h5" --batch 4 >"$T/bad.txt" 2>&1
-code=$?
-if [ $code -ne 0 ] && [ $code -lt 128 ] && grep -qF "$(basename "$bad")" "$T/bad.txt" && grep -qi "truncated" "$T/bad.txt" \
-   && ! ls "$T"/bad.h5* >/dev/null 2>&1; then
-    ok "corrupt record on rank 1 (exit $code): $(grep -iF "$(basename "$bad")" "$T/bad.txt" | head -1)"
-else
-    fail "corrupt record on rank 1: exit $code, files: $(ls "$T"/bad.h5* 2>/dev/null)"; cat "$T/bad.txt"
-fi
+rank1_failure "wfdb: truncated record on rank 1" "$T/bad.h5" "$(basename "$bad")" "truncated" -- \
+    mpi 2 prepare wfdb --dir "$B" --out "$T/bad.h5" --batch 4
+# mimic: with --batch 1 rank 1 holds the second study of record_list.csv.
+cp -r "$SRC/mimic" "$T/bad-mimic"
+M=$T/bad-mimic/files/p1000/p10000032/s41256771/41256771.dat
+head -c 50000 "$M" > "$T/t" && mv "$T/t" "$M"
+rank1_failure "mimic: truncated record on rank 1" "$T/bad-mimic.h5" "41256771.dat" "truncated" -- \
+    mpi 2 prepare mimic --root "$T/bad-mimic" --out "$T/bad-mimic.h5" --batch 1 --dtype float16
+# code15: the second exam of exams.csv (rank 1's with --batch 1) is 1169160, row 0 of part 0.
+cp -r "$SRC/code15" "$T/bad-code15"
+python3 - "$T/bad-code15/exams_part0.hdf5" <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r+") as f:
+    assert f["exam_id"][0] == 1169160
+    f["tracings"][0, 2000, 3] = np.inf
+PY
+rank1_failure "code15: exam holding inf on rank 1" "$T/bad-code15.h5" "exams_part0.hdf5/1169160" "after preprocessing" -- \
+    mpi 2 prepare code15 --root "$T/bad-code15" --out "$T/bad-code15.h5" --batch 1
 
 # SIGTERM half-way: 400 folders of links to the fixture (11,200 records, several seconds even on quiet
 # cores), one record per round.

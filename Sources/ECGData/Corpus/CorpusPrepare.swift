@@ -10,6 +10,15 @@ public struct PrepareSummary: Sendable {
     public var seconds = 0.0
     public var warnings: [String] = []
     public var recordsPerSecond: Double { seconds > 0 ? Double(sourceRecords) / seconds : 0 }
+
+    /// Replaces the counters of this rank by their sums over `group` (all ranks call together), so
+    /// every rank takes the same "no usable records" decision and rank 0 prints the whole run.
+    mutating func sumOverRanks(_ group: SharedFileGroup?) throws {
+        guard let group, group.size > 1 else { return }
+        var sums = [sourceRecords, rows, skipped, dropped].map(Double.init)
+        try group.allReduceSum(&sums)
+        (sourceRecords, rows, skipped, dropped) = (Int(sums[0]), Int(sums[1]), Int(sums[2]), Int(sums[3]))
+    }
 }
 
 /// How a prepare run stores and shares its work (the same for every source).
@@ -48,14 +57,6 @@ public enum CorpusPreparer {
             try writer.endRound(failure: failure)
             progress.update(done: shares.done(afterRound: round))
         }
-    }
-
-    /// Sums per-rank counters over the group (identical on every rank afterwards).
-    static func groupTotals(_ values: [Int], _ group: SharedFileGroup?) throws -> [Int] {
-        guard let group, group.size > 1 else { return values }
-        var sums = values.map(Double.init)
-        try group.allReduceSum(&sums)
-        return sums.map { Int($0) }
     }
 
     /// PTB-XL root → corpus: every row of `ptbxl_database.csv`, the 500 Hz files (`filename_hr`), its
@@ -104,8 +105,7 @@ public enum CorpusPreparer {
                 summary.rows += 1
             }
         }
-        let totals = try groupTotals([summary.sourceRecords, summary.rows], run.group)
-        (summary.sourceRecords, summary.rows) = (totals[0], totals[1])
+        try summary.sumOverRanks(run.group)
         summary.seconds = Date().timeIntervalSince(started)
         return summary
     }
@@ -179,8 +179,7 @@ public enum CorpusPreparer {
                 try emitter.emit(&leads, sourceSeconds: leads.seconds, name: name, id: nil, labels: labels, writer: writer,
                                  summary: &summary, log: log)
             }
-            let totals = try groupTotals([summary.sourceRecords, summary.rows, summary.skipped, summary.dropped], run.group)
-            (summary.sourceRecords, summary.rows, summary.skipped, summary.dropped) = (totals[0], totals[1], totals[2], totals[3])
+            try summary.sumOverRanks(run.group)
             if summary.rows == 0 {
                 throw ECGDataError(.missingRecord, directories.joined(separator: ", "), "no usable records (\(summary.skipped) skipped, \(summary.dropped) too short)")
             }

@@ -51,7 +51,7 @@ public final class CorpusWriter {
     private let source: String
 
     private let batchCapacity: Int
-    /// Buffered rows (float32 mV; for float16 already rounded to what will be stored).
+    /// Buffered rows (float32 mV as given; for float16 rounded to what will be stored by `completeBufferedRows`).
     private var pendingSignals: [Float] = []
     /// nil = the default id, the row's index in the corpus (known only when the round is written).
     private var pendingIDs: [Int64?] = [], pendingNames: [String] = [], pendingFolds: [Int32] = []
@@ -231,19 +231,11 @@ public final class CorpusWriter {
                 throw ECGDataError(.badCorpus, path, "record \(name): task \(task.name) row has \(labels[given].count) labels, expected \(task.labelNames.count)")
             }
         }
-        let start = pendingSignals.count
-        pendingSignals.append(contentsOf: UnsafeBufferPointer(start: signal, count: width))
-        if dtype == .float16 {
-            let overflow: Int? = pendingSignals.withUnsafeMutableBufferPointer { buffer in
-                let row = buffer.baseAddress! + start
-                HalfPrecision.roundInPlace(row, count: width)
-                return (0..<width).first { !row[$0].isFinite }
-            }
-            if let i = overflow {
-                pendingSignals.removeLast(width)
-                throw ECGDataError(.badCorpus, path, "record \(name): lead \(ECGPreprocessing.leadNames[i % Self.leads]), sample \(i / Self.leads) is \(signal[i]) mV, beyond the float16 range (±65504); store this corpus as float32")
-            }
+        if dtype == .float16, let i = (0..<width).first(where: { abs(signal[$0]) >= HalfPrecision.overflowThreshold }) {
+            throw ECGDataError(.badCorpus, path, "record \(name): lead \(ECGPreprocessing.leadNames[i % Self.leads]), sample \(i / Self.leads) is \(signal[i]) mV, beyond the float16 range (±65504); store this corpus as float32")
         }
+        // Hashes, float16 rounding and moment sums: a few rows at a time (`completeBufferedRows`).
+        pendingSignals.append(contentsOf: UnsafeBufferPointer(start: signal, count: width))
         for (taskIndex, task) in tasks.enumerated() {
             if let given = order.firstIndex(of: taskIndex), !labels.isEmpty {
                 pendingLabels[taskIndex] += labels[given]
@@ -254,18 +246,7 @@ public final class CorpusWriter {
         pendingIDs.append(id)
         pendingNames.append(Self.fitName(name))
         pendingFolds.append(fold)
-        // The hash is of the writer's float32 values, before any rounding to float16: it names the
-        // recording, so a float16 corpus still matches a float32 corpus of the same records in the
-        // leakage guard (docs/hdf5-layout.md). The moments are of the stored values: they
-        // normalise what readers get back.
-        pendingHashes.append(Int64(bitPattern: RecordContentHash.of(signal, count: width)))
-        let sumsStart = pendingBlockSums.count
-        pendingBlockSums.append(contentsOf: repeatElement(0, count: Self.blockSumsPerRow))
-        pendingSignals.withUnsafeBufferPointer { stored in
-            pendingBlockSums.withUnsafeMutableBufferPointer { sums in
-                ChannelMoments.blockSums(stored.baseAddress! + start, samples: Self.samples, into: sums.baseAddress! + sumsStart)
-            }
-        }
+        if pendingIDs.count - pendingHashes.count >= RecordContentHash.lanes { completeBufferedRows() }
         count += 1
         if group == nil && pendingIDs.count >= batchCapacity { try flush(failure: nil) }
     }
@@ -276,6 +257,35 @@ public final class CorpusWriter {
     /// `SharedWriteFailure` with its message) and the caller aborts.
     public func endRound(failure: Error? = nil) throws {
         try flush(failure: failure)
+    }
+
+    /// The per-row work of the buffered rows not done yet: the content hashes (of the float32
+    /// values as given, before any rounding to float16: a hash names the recording, so a float16
+    /// corpus still matches a float32 corpus of the same records in the leakage guard,
+    /// docs/hdf5-layout.md), then the rounding to float16, then the channel-moment block sums (of
+    /// the stored values: they normalise what readers get back). `add` calls it every
+    /// `RecordContentHash.lanes` rows, so the hash runs that many rows' serial chains side by side
+    /// while the rows are still in cache; `flush` completes the rest.
+    private func completeBufferedRows() {
+        let done = pendingHashes.count, n = pendingIDs.count - done, width = Self.samples * Self.leads
+        guard n > 0 else { return }
+        let sumsStart = pendingBlockSums.count
+        pendingBlockSums.append(contentsOf: repeatElement(0, count: n * Self.blockSumsPerRow))
+        pendingSignals.withUnsafeMutableBufferPointer { rows in
+            let base = rows.baseAddress! + done * width
+            let hashes = [UInt64](unsafeUninitializedCapacity: n) { out, initialized in
+                RecordContentHash.of(rows: base, rowCount: n, count: width, into: out.baseAddress!)
+                initialized = n
+            }
+            pendingHashes += hashes.map { Int64(bitPattern: $0) }
+            if dtype == .float16 { HalfPrecision.roundInPlace(base, count: n * width) }
+            pendingBlockSums.withUnsafeMutableBufferPointer { sums in
+                for row in 0..<n {
+                    ChannelMoments.blockSums(base + row * width, samples: Self.samples,
+                                             into: sums.baseAddress! + sumsStart + row * Self.blockSumsPerRow)
+                }
+            }
+        }
     }
 
     /// Names longer than the 64-byte field keep their end, which identifies the record best.
@@ -291,6 +301,7 @@ public final class CorpusWriter {
     private func flush(failure: Error?) throws {
         let k = pendingIDs.count
         guard let signals, let ids, let names, let folds, let hashes else { return }
+        completeBufferedRows()
         let own = RoundReport(rows: k, folds: pendingFolds, blockSums: pendingBlockSums,
                               failure: (failure ?? deferredFailure).map { "\($0)" })
         let reports = try group.map { try $0.allGather(own.encoded).map { RoundReport(decoding: $0, floatsPerRow: Self.blockSumsPerRow) } } ?? [own]

@@ -43,21 +43,24 @@ extension CorpusPreparer {
     /// MIMIC-IV-ECG root (record_list.csv + files/pNNNN/pNNNNNNNN/sNNNNNNNN/NNNNNNNN.hea) → unlabelled
     /// corpus: records in record_list.csv order, record_ids = study_id, record_names =
     /// `p<subject_id>/s<study_id>`, fold 0. The records are 10 s at 500 Hz; any other length or
-    /// rate goes through the same rules as every source (`options`).
+    /// rate goes through the same rules as every source (`options`). Under a group (`run.group`)
+    /// the ranks share the list as `prepare wfdb` does (CorpusPreparer.runRounds).
     public static func prepareMIMIC(root: String, out: String, options: SourcePreprocessing = SourcePreprocessing(length: .center),
-                                    skipBad: Bool = false, verifyChecksums: Bool = false, batchSize: Int = 128,
+                                    skipBad: Bool = false, verifyChecksums: Bool = false, run: PrepareRun = PrepareRun(),
                                     log: (String) -> Void = { _ in }) throws -> PrepareSummary {
         let started = Date()
         try options.validate(root)
         let list = try MIMICRecordList.load(root: root)
-        let writer = try CorpusWriter(path: out, source: "mimic-iv-ecg", tasks: [], batchSize: batchSize)
+        let writer = try CorpusWriter(path: out, source: "mimic-iv-ecg", tasks: [], dtype: run.dtype, batchSize: run.batchSize,
+                                      group: run.group)
         writer.preprocessing = options.json
         var summary = PrepareSummary()
         var resamplers: [Double: PolyphaseResampler] = [:]
         let emitter = SourceRowEmitter(options: options)
         defer { emitter.release() }
         try writer.writeAll {
-            for entry in list.entries {
+            try runRounds(total: list.entries.count, writer: writer, run: run) { index in
+                let entry = list.entries[index]
                 let header = (root as NSString).appendingPathComponent(entry.path + ".hea")
                 var leads: ECGPreprocessing.StandardLeads
                 do {
@@ -66,11 +69,12 @@ extension CorpusPreparer {
                     summary.skipped += 1
                     summary.warnings.append("skipped \(error.description)")
                     log("warning: skipped \(error.description)")
-                    continue
+                    return
                 }
                 try emitter.emit(&leads, sourceSeconds: leads.seconds, name: "p\(entry.subjectID)/s\(entry.studyID)", id: entry.studyID,
                                  labels: [], writer: writer, summary: &summary, log: log)
             }
+            try summary.sumOverRanks(run.group)
             if summary.rows == 0 {
                 throw ECGDataError(.missingRecord, list.listPath, "no usable records (\(summary.skipped) skipped, \(summary.dropped) too short)")
             }
@@ -83,16 +87,18 @@ extension CorpusPreparer {
     /// diagnosis columns of exams.csv). Each tracing is cut to its non-zero part (`trimZeroPadding`),
     /// resampled 400 → 500 Hz and put through `options`; record_ids = exam_id, names =
     /// `<trace_file>/<exam_id>`. The paper keeps only the complete 10.24-s exams: `--short drop`.
+    /// Under a group every rank opens the parts itself (read-only) and reads only its own exams.
     public static func prepareCODE15(root: String, out: String,
                                      options: SourcePreprocessing = SourcePreprocessing(highpassHz: 0.5, length: .center, short: .drop,
                                                                                         trimZeroPadding: true),
-                                     labels: Bool = true, batchSize: Int = 128,
+                                     labels: Bool = true, run: PrepareRun = PrepareRun(),
                                      log: (String) -> Void = { _ in }) throws -> PrepareSummary {
         let started = Date()
         try options.validate(root)
         let archive = try CODE15Archive(root: root)
         let tasks = labels && !archive.labelNames.isEmpty ? [CorpusTaskSpec(name: "code15", labelNames: archive.labelNames)] : []
-        let writer = try CorpusWriter(path: out, source: "code-15", tasks: tasks, batchSize: batchSize)
+        let writer = try CorpusWriter(path: out, source: "code-15", tasks: tasks, dtype: run.dtype, batchSize: run.batchSize,
+                                      group: run.group)
         writer.preprocessing = options.json
         var summary = PrepareSummary()
         var resamplers: [Double: PolyphaseResampler] = [:]
@@ -100,7 +106,8 @@ extension CorpusPreparer {
         defer { emitter.release() }
         let width = CODE15Archive.leadNames.count
         try writer.writeAll {
-            for exam in archive.exams {
+            try runRounds(total: archive.exams.count, writer: writer, run: run) { index in
+                let exam = archive.exams[index]
                 let tracing = try archive.tracing(exam)
                 let name = "\(exam.traceFile)/\(exam.examID)"
                 let part = (root as NSString).appendingPathComponent(exam.traceFile)
@@ -112,7 +119,7 @@ extension CorpusPreparer {
                         summary.sourceRecords += 1
                         summary.dropped += 1
                         log("note: dropped \(name): every sample is zero")
-                        continue
+                        return
                     }
                     range = found
                 } else {
@@ -134,6 +141,7 @@ extension CorpusPreparer {
                                  id: exam.examID, labels: tasks.isEmpty ? [] : [exam.labels], writer: writer,
                                  summary: &summary, log: log)
             }
+            try summary.sumOverRanks(run.group)
             if summary.rows == 0 {
                 throw ECGDataError(.missingRecord, archive.csvPath, "no usable exams (\(summary.dropped) too short or empty)")
             }

@@ -29,6 +29,9 @@ public enum SignalDType: String, CaseIterable, Sendable {
 public enum HalfPrecision {
     /// Largest finite half; anything larger in magnitude would be stored as infinity.
     public static let largestFinite: Float = 65504
+    /// Magnitudes from here on round to infinity (65520 is halfway between 65504 and 2^16, and ties
+    /// go to the even 2^16): `abs(x) >= overflowThreshold` ⇔ `!Float16(x).isFinite` for finite x.
+    public static let overflowThreshold: Float = 65520
 
     /// Rounds `count` floats to halves (raw IEEE binary16 bits).
     public static func narrow(_ source: UnsafePointer<Float>, into halves: UnsafeMutablePointer<UInt16>, count: Int) {

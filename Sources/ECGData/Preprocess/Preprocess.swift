@@ -64,6 +64,14 @@ public enum ECGPreprocessing {
         return true
     }
 
+    /// Interpolates the NaN gaps of one decoded lead; a lead without any valid sample becomes zeros and a warning.
+    static func repairNaNs(_ x: UnsafeMutablePointer<Float>, count n: Int, stride: Int, lead: Int, path: String,
+                           warnings: inout [String]) {
+        if !interpolateNaNs(x, count: n, stride: stride) {
+            warnings.append("\(path): lead \(leadNames[lead]) has no valid samples; stored as zeros")
+        }
+    }
+
     /// Start sample of each 10-s corpus row cut from a record of `n` samples at 500 Hz.
     public static func windowStarts(sampleCount n: Int, policy: LengthPolicy) -> [Int] {
         guard n > windowSamples else { return [0] }
@@ -110,7 +118,22 @@ public enum ECGPreprocessing {
             }
         }
         let files = try WFDBSignalFiles(header: header, headerPath: path)
-        guard files.sampleCount > 0 else { throw ECGDataError(.badHeader, path, "record has no samples") }
+        let n = files.sampleCount
+        guard n > 0 else { throw ECGDataError(.badHeader, path, "record has no samples") }
+        if header.samplingFrequency == Double(samplingRate) {
+            var samples = [Float](unsafeUninitializedCapacity: n * leadNames.count) { _, initialized in initialized = n * leadNames.count }
+            if let sawNaN = try samples.withUnsafeMutableBufferPointer({
+                try files.decodeInterleaved16(signals: indices, into: $0.baseAddress!, verifyChecksum: verifyChecksums)
+            }) {
+                var warnings: [String] = []
+                samples.withUnsafeMutableBufferPointer { out in
+                    for lead in leadNames.indices where sawNaN[lead] {
+                        repairNaNs(out.baseAddress! + lead, count: n, stride: leadNames.count, lead: lead, path: path, warnings: &warnings)
+                    }
+                }
+                return StandardLeads(samples: samples, sampleCount: n, warnings: warnings)
+            }
+        }
         return try standardize(sampleCount: files.sampleCount, rate: header.samplingFrequency, path: path,
                                resamplers: &resamplers) { lead, out, stride in
             try files.decode(signal: indices[lead], into: out, stride: stride, verifyChecksum: verifyChecksums)
@@ -133,8 +156,8 @@ public enum ECGPreprocessing {
             try samples.withUnsafeMutableBufferPointer { out in
                 for lead in 0..<leads {
                     let column = out.baseAddress! + lead
-                    if try decodeLead(lead, column, leads), !interpolateNaNs(column, count: n, stride: leads) {
-                        warnings.append("\(path): lead \(leadNames[lead]) has no valid samples; stored as zeros")
+                    if try decodeLead(lead, column, leads) {
+                        repairNaNs(column, count: n, stride: leads, lead: lead, path: path, warnings: &warnings)
                     }
                 }
             }
@@ -148,17 +171,19 @@ public enum ECGPreprocessing {
         }
         let resampler = resamplers[rate]!
         let m = resampler.outputCount(inputCount: n)
-        var planar = [Float](repeating: 0, count: n)
-        var lane = [Float](repeating: 0, count: m)
-        var samples = [Float](repeating: 0, count: m * leads)
-        for lead in 0..<leads {
-            try planar.withUnsafeMutableBufferPointer { x in
-                if try decodeLead(lead, x.baseAddress!, 1), !interpolateNaNs(x.baseAddress!, count: n) {
-                    warnings.append("\(path): lead \(leadNames[lead]) has no valid samples; stored as zeros")
+        // Decoded sample-major too, so the resampler filters the 12 leads side by side.
+        var input = [Float](unsafeUninitializedCapacity: n * leads) { _, initialized in initialized = n * leads }
+        try input.withUnsafeMutableBufferPointer { x in
+            for lead in 0..<leads {
+                let column = x.baseAddress! + lead
+                if try decodeLead(lead, column, leads) {
+                    repairNaNs(column, count: n, stride: leads, lead: lead, path: path, warnings: &warnings)
                 }
-                lane.withUnsafeMutableBufferPointer { resampler.resample(x.baseAddress!, count: n, into: $0.baseAddress!) }
             }
-            for t in 0..<m { samples[t * leads + lead] = lane[t] }
+        }
+        let samples = [Float](unsafeUninitializedCapacity: m * leads) { out, initialized in
+            input.withUnsafeBufferPointer { resampler.resampleLeads($0.baseAddress!, count: n, into: out.baseAddress!) }
+            initialized = m * leads
         }
         return StandardLeads(samples: samples, sampleCount: m, warnings: warnings)
     }

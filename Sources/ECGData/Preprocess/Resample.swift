@@ -86,6 +86,33 @@ public struct PolyphaseResampler: Sendable {
         }
     }
 
+    /// `resample` of all 12 columns of a sample-major (n, 12) record at once, into (outputCount, 12).
+    /// The columns share every output's phase and taps, so they run side by side in vector lanes
+    /// (8 + 4) instead of one 33-deep chain of dependent adds per column and output: each lane adds
+    /// the same products in the same order as `resample` (multiply, then add: no fused
+    /// multiply-add), so the floats are the same.
+    public func resampleLeads(_ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>) {
+        guard n > 0 else { return }
+        let taps = tapsPerPhase, stride = 12 * MemoryLayout<Float>.size
+        let source = UnsafeRawPointer(x), target = UnsafeMutableRawPointer(y)
+        table.withUnsafeBufferPointer { h in
+            for i in 0..<outputCount(inputCount: n) {
+                let q = i * down + halfLength
+                let newest = q / up, oldest = q / up - (taps - 1)
+                let row = h.baseAddress! + (q % up) * taps
+                var low = SIMD8<Float>(), high = SIMD4<Float>()
+                let inside = oldest >= 0 && newest < n
+                for j in 0..<taps {
+                    let t = inside ? newest - j : min(max(newest - j, 0), n - 1)
+                    low += row[j] * source.loadUnaligned(fromByteOffset: t * stride, as: SIMD8<Float>.self)
+                    high += row[j] * source.loadUnaligned(fromByteOffset: t * stride + 32, as: SIMD4<Float>.self)
+                }
+                target.storeBytes(of: low, toByteOffset: i * stride, as: SIMD8<Float>.self)
+                target.storeBytes(of: high, toByteOffset: i * stride + 32, as: SIMD4<Float>.self)
+            }
+        }
+    }
+
     /// Convenience: resample an array.
     public func resample(_ x: [Float]) -> [Float] {
         let count = outputCount(inputCount: x.count)

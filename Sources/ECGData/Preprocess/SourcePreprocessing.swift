@@ -54,10 +54,8 @@ public struct SourcePreprocessing: Sendable, Equatable {
     /// Filters every lead of a standardized record in place (sample-major, 12 leads).
     public func filter(_ leads: inout ECGPreprocessing.StandardLeads, with highPass: ZeroPhaseHighPass?) {
         guard let highPass else { return }
-        let count = leads.sampleCount, width = ECGPreprocessing.leadNames.count
-        leads.samples.withUnsafeMutableBufferPointer { all in
-            for lead in 0..<width { highPass.apply(all.baseAddress! + lead, count: count, stride: width) }
-        }
+        let count = leads.sampleCount
+        leads.samples.withUnsafeMutableBufferPointer { highPass.applyLeads($0.baseAddress!, count: count) }
     }
 
     /// Start samples of the 10-s rows of a record, or nil when the record is dropped.
@@ -91,7 +89,7 @@ public struct SourcePreprocessing: Sendable, Equatable {
                 "filter": "butterworth, forward-backward (zero phase)",
                 "order": ZeroPhaseHighPass.order,
                 "cutoff_hz": filter.cutoffHz,
-                "pad": "odd reflection, one cutoff period",
+                "pad": "odd reflection of \(ZeroPhaseHighPass.scipyDefaultPad) samples (scipy sosfiltfilt default)",
                 "applied_at_hz": ECGPreprocessing.samplingRate,
             ] as [String: Any]
         } else {

@@ -6,7 +6,7 @@ import HDF5Shim
 /// (N, 4096, 12) float32 — 400 Hz, leads I, II, III, aVR, aVL, aVF, V1–V6, mV, records of 7–10.24 s
 /// centred in zero padding — and `exam_id` (N,), whose row i names tracing i. (The parts end with a
 /// row of exam_id 0 that no CSV row names; rows no CSV row names are simply not read.)
-/// Files are opened once and read one exam at a time, serially, in `exams.csv` order.
+/// Files are opened once (by every rank of a parallel prepare) and read one exam at a time.
 public final class CODE15Archive {
     public static let samplingRate = 400.0
     /// Lead order of `tracings` (the database's documentation; the paper's code reads the same order).

@@ -104,16 +104,77 @@ struct WFDBSignalFiles {
     func decode(signal: Int, into out: UnsafeMutablePointer<Float>, stride: Int, verifyChecksum: Bool) throws -> Bool {
         let spec = header.signals[signal]
         let file = files[fileOfSignal[signal]]
-        let scale = (millivoltsPerUnit(spec.units) ?? 1) / spec.gain
         let result = file.bytes.withUnsafeBytes { raw in
             file.layout.decode(raw.baseAddress! + file.layout.byteOffset, signal: positionInFile[signal], count: sampleCount,
-                               baseline: spec.baseline, scale: scale, into: out, outStride: stride)
+                               baseline: spec.baseline, scale: scale(of: signal), into: out, outStride: stride)
         }
-        if verifyChecksum, let expected = spec.checksum, Int16(truncatingIfNeeded: result.checksum) != Int16(truncatingIfNeeded: expected) {
-            throw ECGDataError(.checksum, file.path,
-                "checksum mismatch for signal \(signal + 1) (\(spec.description)): header \(expected), data \(Int16(truncatingIfNeeded: result.checksum))")
-        }
+        if verifyChecksum { try check(signal: signal, sum: result.checksum) }
         return result.sawInvalid
+    }
+
+    /// Digital → physical factor of `signal` (to mV for voltage units).
+    private func scale(of signal: Int) -> Double {
+        let spec = header.signals[signal]
+        return (millivoltsPerUnit(spec.units) ?? 1) / spec.gain
+    }
+
+    private func check(signal: Int, sum: Int) throws {
+        let spec = header.signals[signal]
+        if let expected = spec.checksum, Int16(truncatingIfNeeded: sum) != Int16(truncatingIfNeeded: expected) {
+            throw ECGDataError(.checksum, files[fileOfSignal[signal]].path,
+                "checksum mismatch for signal \(signal + 1) (\(spec.description)): header \(expected), data \(Int16(truncatingIfNeeded: sum))")
+        }
+    }
+
+    /// The 12 standard leads `signals` decoded into the sample-major out[t * 12 + c] (c = position
+    /// in `signals`) in a single pass over the frames, when they all sit in one frame-interleaved
+    /// format-16 file (MIMIC-IV-ECG, PTB-XL and most WFDB sets); nil otherwise, and callers decode
+    /// signal by signal. A pass per signal walks the file and the output once per lead, and keeps
+    /// its checksum in memory; here a frame becomes one 8- and one 4-wide vector with the sums in
+    /// registers. The values equal `decode(signal:)`'s (Float(d) × scale + shift, no fused
+    /// multiply-add); checksums are summed in wrapping Int32, whose low 16 bits are all a WFDB
+    /// checksum keeps. Returns per column whether an invalid-sample marker was seen.
+    func decodeInterleaved16(signals: [Int], into out: UnsafeMutablePointer<Float>, verifyChecksum: Bool) throws -> [Bool]? {
+        guard signals.count == 12, let fileIndex = signals.first.map({ fileOfSignal[$0] }),
+              signals.allSatisfy({ fileOfSignal[$0] == fileIndex }) else { return nil }
+        let file = files[fileIndex]
+        guard file.layout.format == 16, !file.layout.planar else { return nil }
+        let frameBytes = file.layout.signalsInFile * 2
+        let o = signals.map { positionInFile[$0] * 2 }   // byte offset of each column within a frame
+        let scales = signals.map { Float(scale(of: $0)) }
+        let shifts = signals.map { Float(-Double(header.signals[$0].baseline) * scale(of: $0)) }
+        let scaleLow = SIMD8<Float>(scales[0..<8]), scaleHigh = SIMD4<Float>(scales[8..<12])
+        let shiftLow = SIMD8<Float>(shifts[0..<8]), shiftHigh = SIMD4<Float>(shifts[8..<12])
+        let (o0, o1, o2, o3, o4, o5, o6, o7, o8, o9, o10, o11) = (o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8], o[9], o[10], o[11])
+        // Sums, and an OR of d + 32767 whose sign bit is set only after the marker -32768 (d is an
+        // Int16): plain integer lanes, as SIMDMask compares compile to a loop through memory.
+        var sumLow = SIMD8<Int32>(), sumHigh = SIMD4<Int32>(), markerLow = SIMD8<Int32>(), markerHigh = SIMD4<Int32>()
+        file.bytes.withUnsafeBytes { raw in
+            let frames = UnsafeRawPointer(raw.baseAddress! + file.layout.byteOffset)
+            let rows = UnsafeMutableRawPointer(out)
+            @inline(__always) func d(_ frame: UnsafeRawPointer, _ offset: Int) -> Int32 {
+                Int32(Int16(littleEndian: frame.loadUnaligned(fromByteOffset: offset, as: Int16.self)))
+            }
+            for t in 0..<sampleCount {
+                let f = frames + t * frameBytes
+                let low = SIMD8<Int32>(d(f, o0), d(f, o1), d(f, o2), d(f, o3), d(f, o4), d(f, o5), d(f, o6), d(f, o7))
+                let high = SIMD4<Int32>(d(f, o8), d(f, o9), d(f, o10), d(f, o11))
+                sumLow &+= low
+                sumHigh &+= high
+                markerLow |= low &+ 32767
+                markerHigh |= high &+ 32767
+                rows.storeBytes(of: SIMD8<Float>(low) * scaleLow + shiftLow, toByteOffset: t * 48, as: SIMD8<Float>.self)
+                rows.storeBytes(of: SIMD4<Float>(high) * scaleHigh + shiftHigh, toByteOffset: t * 48 + 32, as: SIMD4<Float>.self)
+            }
+            // Rare: the columns that had a marker get NaN there (as decode(signal:) stores it).
+            for c in 0..<12 where (c < 8 ? markerLow[c] : markerHigh[c - 8]) < 0 {
+                for t in 0..<sampleCount where d(frames + t * frameBytes, o[c]) == Int32(Int16.min) { out[t * 12 + c] = .nan }
+            }
+        }
+        if verifyChecksum {
+            for (c, signal) in signals.enumerated() { try check(signal: signal, sum: Int(c < 8 ? sumLow[c] : sumHigh[c - 8])) }
+        }
+        return (0..<12).map { (c: Int) -> Bool in (c < 8 ? markerLow[c] : markerHigh[c - 8]) < 0 }
     }
 }
 

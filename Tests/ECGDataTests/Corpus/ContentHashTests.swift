@@ -21,6 +21,32 @@ final class ContentHashTests: TemporaryDirectoryTestCase {
         XCTAssertNotEqual(signal(2).withUnsafeBufferPointer { RecordContentHash.of($0.baseAddress!, count: $0.count) }, h)
     }
 
+    /// The batched hash (several rows' chains side by side, vectorised µV rounding) equals the
+    /// definition written plainly, on rows of 1, 2, 3, 4 and 7 (every lane remainder) with values
+    /// at rounding ties (±0.0005 mV), tiny, negative zero and beyond the Int32 µV range.
+    func testBatchedHashEqualsPlainDefinition() {
+        func plain(_ x: ArraySlice<Float>) -> UInt64 {
+            var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ UInt64(x.count)
+            for value in x {
+                let microvolts = Int32(clamping: Int((Double(value) * 1000).rounded()))
+                h ^= UInt64(UInt32(bitPattern: microvolts)) &* 0x9E37_79B9_7F4A_7C15
+                h = ((h << 27) | (h >> 37)) &* 0xBF58_476D_1CE4_E5B9
+            }
+            h ^= h >> 30; h = h &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 27; h = h &* 0x94D0_49BB_1331_11EB
+            return h ^ (h >> 31)
+        }
+        let special: [Float] = [0.0005, -0.0005, 0.0015, -0.0025, 1e-30, -0.0, 2_147_483.5, -2_147_483.7, 3e6, -1e7, 0.49999997e-3]
+        let width = 1300   // not a multiple of the 512-sample block
+        for rows in [1, 2, 3, 4, 7] {
+            var x = (0..<(rows * width)).map { Float(($0 * 7919) % 20001 - 10000) / 3000 }
+            for (i, value) in special.enumerated() { x[(i * 389) % x.count] = value }
+            var hashes = [UInt64](repeating: 0, count: rows)
+            x.withUnsafeBufferPointer { RecordContentHash.of(rows: $0.baseAddress!, rowCount: rows, count: width, into: &hashes) }
+            XCTAssertEqual(hashes, (0..<rows).map { plain(x[($0 * width)..<(($0 + 1) * width)]) }, "\(rows) rows")
+        }
+    }
+
     func testWriterStoresHashesAndOverlapFindsThePlantedCopy() throws {
         let a = directory + "/a.h5", b = directory + "/b.h5"
         let writerA = try CorpusWriter(path: a, source: "a", tasks: [], batchSize: 2)

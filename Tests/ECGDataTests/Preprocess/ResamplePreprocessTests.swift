@@ -40,6 +40,24 @@ final class ResamplePreprocessTests: XCTestCase {
         XCTAssertLessThan(interiorPeak, 1e-2)
     }
 
+    /// The 12-lead vector path gives every lead the floats the one-lead path gives it (400, 257,
+    /// 1000 Hz; records shorter than the filter too, where every output reaches an edge).
+    func testLeadsSideBySideEqualOneLeadAtATime() throws {
+        for (rate, n) in [(400.0, 4096), (257.0, 2570), (1000.0, 9), (400.0, 3)] {
+            let resampler = try XCTUnwrap(PolyphaseResampler(from: rate, to: 500))
+            let x = (0..<(n * 12)).map { Float(sin(Double($0) * 0.37) + Double($0 % 12) * 0.1) }
+            let m = resampler.outputCount(inputCount: n)
+            var all = [Float](repeating: 0, count: m * 12)
+            x.withUnsafeBufferPointer { source in
+                all.withUnsafeMutableBufferPointer { resampler.resampleLeads(source.baseAddress!, count: n, into: $0.baseAddress!) }
+            }
+            for lead in 0..<12 {
+                let one = resampler.resample((0..<n).map { x[$0 * 12 + lead] })
+                XCTAssertEqual((0..<m).map { all[$0 * 12 + lead].bitPattern }, one.map(\.bitPattern), "\(rate) Hz, n \(n), lead \(lead)")
+            }
+        }
+    }
+
     func testConstantIsPreservedToTheEdges() throws {
         let resampler = try XCTUnwrap(PolyphaseResampler(from: 257, to: 500))
         let y = resampler.resample([Float](repeating: 1.25, count: 2570))
