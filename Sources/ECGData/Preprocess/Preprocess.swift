@@ -151,27 +151,8 @@ public enum ECGPreprocessing {
         guard n > 0 else { throw ECGDataError(.badHeader, path, "record has no samples") }
         let leads = leadNames.count
         var warnings: [String] = []
-        if rate == Double(samplingRate) {
-            var samples = [Float](unsafeUninitializedCapacity: n * leads) { _, initialized in initialized = n * leads }
-            try samples.withUnsafeMutableBufferPointer { out in
-                for lead in 0..<leads {
-                    let column = out.baseAddress! + lead
-                    if try decodeLead(lead, column, leads) {
-                        repairNaNs(column, count: n, stride: leads, lead: lead, path: path, warnings: &warnings)
-                    }
-                }
-            }
-            return StandardLeads(samples: samples, sampleCount: n, warnings: warnings)
-        }
-        if resamplers[rate] == nil {
-            guard let resampler = PolyphaseResampler(from: rate, to: Double(samplingRate)) else {
-                throw ECGDataError(.unsupported, path, "cannot resample \(rate) Hz to \(samplingRate) Hz")
-            }
-            resamplers[rate] = resampler
-        }
-        let resampler = resamplers[rate]!
-        let m = resampler.outputCount(inputCount: n)
-        // Decoded sample-major too, so the resampler filters the 12 leads side by side.
+        // Decoded sample-major: the result as it is at 500 Hz, else the resampler filters the 12
+        // leads side by side.
         var input = [Float](unsafeUninitializedCapacity: n * leads) { _, initialized in initialized = n * leads }
         try input.withUnsafeMutableBufferPointer { x in
             for lead in 0..<leads {
@@ -181,6 +162,15 @@ public enum ECGPreprocessing {
                 }
             }
         }
+        if rate == Double(samplingRate) { return StandardLeads(samples: input, sampleCount: n, warnings: warnings) }
+        if resamplers[rate] == nil {
+            guard let resampler = PolyphaseResampler(from: rate, to: Double(samplingRate)) else {
+                throw ECGDataError(.unsupported, path, "cannot resample \(rate) Hz to \(samplingRate) Hz")
+            }
+            resamplers[rate] = resampler
+        }
+        let resampler = resamplers[rate]!
+        let m = resampler.outputCount(inputCount: n)
         let samples = [Float](unsafeUninitializedCapacity: m * leads) { out, initialized in
             input.withUnsafeBufferPointer { resampler.resampleLeads($0.baseAddress!, count: n, into: out.baseAddress!) }
             initialized = m * leads
