@@ -1,4 +1,5 @@
 import XCTest
+import Glibc
 import Model
 @testable import DistTrainer
 
@@ -25,13 +26,18 @@ final class RankGaugesTests: XCTestCase {
     }
 
     /// One rank (no MPI collective needed): the RSS read is this process's and moves with what it
-    /// touches, so a leak would show in the log.
-    func testResidentMemoryReadingFollowsTouchedPages() {
+    /// touches, so a leak would show in the log. The block is mapped with huge pages allowed: on a
+    /// CI machine (kernel < 6.2, THP on) 64 MiB became 32 page faults, too few for the per-thread
+    /// counters behind `statm` to be folded in, and the reading did not move at all.
+    func testResidentMemoryReadingFollowsTouchedPages() throws {
         let before = EngineBenchmark.currentRSSMegabytes()
         XCTAssertGreaterThan(before, 1)
         let bytes = 64 << 20
-        let block = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes)
-        defer { block.deallocate() }
+        guard let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              raw != MAP_FAILED else { throw XCTSkip("mmap failed") }
+        defer { munmap(raw, bytes) }
+        _ = madvise(raw, bytes, 14 /* MADV_HUGEPAGE */)
+        let block = raw.assumingMemoryBound(to: UInt8.self)
         // Touch every page so it becomes resident.
         for offset in stride(from: 0, to: bytes, by: 4096) { block[offset] = 1 }
         let after = EngineBenchmark.currentRSSMegabytes()
