@@ -49,6 +49,37 @@ for dtype in float32 float16; do
         same "wfdb $dtype: mpirun -np $np (--batch $batch) = serial" "$T/wfdb-1-$dtype.h5" "$T/wfdb-$np-$dtype.h5"
     done
 done
+# One writer per node: the node's first rank writes the signal rows of all its ranks, which hand
+# them over in node-shared memory (CorpusWriter.handRowsToNodeWriter). Checked: how many writers
+# wrote how many rows (prepare's summary line), and that the corpus is still the serial one, with
+# one node (np=2), with nodes simulated as {0,1},{2} and {0},{1},{2}, and with a round too large for
+# the shared memory (--batch 1: room for 2 rows, the 30-s record makes 3), which its rank writes alone.
+writers() {  # writers NAME EXPECTED-LINE-PART LOG
+    if grep -q "signal rows written by $2" "$3"; then ok "$1: $(grep 'signal rows written' "$3")"; else fail "$1: expected 'written by $2' in:"; cat "$3"; fi
+}
+run "np=2 ptbxl, one node" mpi 2 prepare ptbxl --root "$FIX" --out "$T/ptbxl-node1.h5" --batch 3
+writers "np=2, one node" "1 node writer: 28; by a rank alone (no node-shared memory, or a round too large for it): 0" "$T/log.txt"
+same "ptbxl: one writer for np=2 = serial" "$T/ptbxl-1-float32.h5" "$T/ptbxl-node1.h5"
+for per in 2 1; do
+    nodes=$(( (3 + per - 1) / per ))
+    run "np=3 wfdb, $nodes simulated nodes" env ECG_DIST_TEST_RANKS_PER_NODE=$per mpirun --oversubscribe -x ECG_DIST_TEST_RANKS_PER_NODE -np 3 \
+        "$BIN" prepare wfdb --dir "$W/a" --dir "$W/b" --out "$T/wfdb-nodes$per.h5" --dtype float16 --batch 2
+    writers "np=3 in $nodes simulated nodes" "$nodes node writers: 31; by a rank alone (no node-shared memory, or a round too large for it): 0" "$T/log.txt"
+    same "wfdb float16: np=3 in $nodes simulated nodes = serial" "$T/wfdb-1-float16.h5" "$T/wfdb-nodes$per.h5"
+done
+# /dev/shm without room for the node-shared memory: every rank writes its own rows.
+run "np=2 ptbxl, no room in /dev/shm" env ECG_DIST_TEST_SHARED_MEMORY_BYTES=1000000 mpirun --oversubscribe -x ECG_DIST_TEST_SHARED_MEMORY_BYTES -np 2 \
+    "$BIN" prepare ptbxl --root "$FIX" --out "$T/ptbxl-noshm.h5" --batch 3
+writers "np=2, /dev/shm too small" "0 node writers: 0; by a rank alone (no node-shared memory, or a round too large for it): 28" "$T/log.txt"
+same "ptbxl: every rank writing its own rows = serial" "$T/ptbxl-1-float32.h5" "$T/ptbxl-noshm.h5"
+# The first round deals one record to each rank: rank 1's is the 30-s record (3 rows, room for 2).
+mkdir -p "$W/first" "$W/l"
+cp "$FIX"/records500/00000/00001_hr.* "$W/first/"; cp "$W/b"/long.* "$W/l/"
+run "serial wfdb, long record second" "$BIN" prepare wfdb --dir "$W/first" --dir "$W/l" --dir "$W/a" --out "$T/wfdb-long-1.h5"
+run "np=2 wfdb --batch 1" mpi 2 prepare wfdb --dir "$W/first" --dir "$W/l" --dir "$W/a" --out "$T/wfdb-overflow.h5" --batch 1
+writers "np=2 --batch 1, the 30-s record's 3 rows on rank 1" "1 node writer: [0-9]*; by a rank alone (no node-shared memory, or a round too large for it): 3" "$T/log.txt"
+same "wfdb: np=2 with a round written by its rank alone = serial" "$T/wfdb-long-1.h5" "$T/wfdb-overflow.h5"
+
 # MIMIC-IV-ECG (3 records) and CODE-15% (5 exams in 2 parts, one dropped as too short) in their
 # layouts; --batch 1 gives every rank of np=3 a record.
 SRC=$T/sources

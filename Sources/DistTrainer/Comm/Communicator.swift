@@ -17,6 +17,8 @@ public final class Communicator: @unchecked Sendable {
     public let size: Int
     let comm: MPI_Comm
     public let threadLevel: Int32
+    /// The ranks of this rank's node (NodeWriter.swift), made on first use.
+    var node: NodeGroup?
 
     private static let lock = NSLock()
     private static var instance: Communicator?

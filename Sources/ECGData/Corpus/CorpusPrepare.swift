@@ -42,7 +42,7 @@ public enum CorpusPreparer {
     /// round with the writer (collectively under a group); a record's failure or a stop signal
     /// is handed to the writer, which stops every rank.
     static func runRounds(total: Int, writer: CorpusWriter, run: PrepareRun, _ work: (Int) throws -> Void) throws {
-        let shares = RoundShares(total: total, batch: run.batchSize, group: run.group)
+        var shares = RoundShares(total: total, batch: run.batchSize, group: run.group)
         var progress = PrepareProgress(total: total, report: shares.rank == 0 ? run.progress : nil)
         for round in 0..<shares.rounds {
             var failure: Error?
@@ -54,8 +54,14 @@ public enum CorpusPreparer {
             } catch {
                 failure = error
             }
-            try writer.endRound(failure: failure)
+            shares.finish(round: round, timings: try writer.endRound(failure: failure))
             progress.update(done: shares.done(afterRound: round))
+        }
+        if shares.size > 1 {
+            let writing = try writer.signalWriting()
+            if shares.rank == 0 {
+                run.progress?("prepare: signal rows written by \(writing.nodeWriters) node writer\(writing.nodeWriters == 1 ? "" : "s"): \(writing.byNodeWriters); by a rank alone (no node-shared memory, or a round too large for it): \(writing.alone)")
+            }
         }
     }
 

@@ -64,6 +64,19 @@ public final class CorpusWriter {
     private var anyFold = false
     /// A write that failed on this rank of a group, reported to the others at the next exchange.
     private var deferredFailure: Error?
+    /// When this rank's last exchange ended (its work on the next round starts there), and how
+    /// long its writing after the exchange took: the timings the next round's shares come from.
+    private var lastExchangeEnd = Date()
+    private var lastWriteSeconds = 0.0
+    /// With a group: the node-shared memory the signal rows go to their node's writer through, in
+    /// two halves used in alternate rounds — a rank fills one while the writer still writes the
+    /// other, and the round's exchange between them means the writer is done with a half before
+    /// it is filled again.
+    private var nodeRows: NodeSharedBuffer?
+    private var nodeRowsHalfBytes = 0
+    private var roundParity = 0
+    /// Who wrote the signal rows, on this rank (`signalWriting`).
+    private var rowsWrittenAsNodeWriter = 0, rowsWrittenByThisRankAlone = 0
 
     static let blockSumsPerRow = ChannelMoments.blockCount(samples: samples) * ChannelMoments.floatsPerBlock
 
@@ -99,6 +112,11 @@ public final class CorpusWriter {
         do {
             try shared?.barrier()
             if append { try openForAppend(requested: dtype) } else { try createNew() }
+            if let shared {
+                // Room for the most a rank is dealt in a round (RoundShares.maxShare).
+                nodeRowsHalfBytes = RoundShares.maxShare(batch: batchCapacity) * storedRowBytes
+                nodeRows = try shared.nodeSharedBuffer(bytesPerRank: 2 * nodeRowsHalfBytes)
+            }
         } catch {
             abort()
             throw error
@@ -255,7 +273,10 @@ public final class CorpusWriter {
     /// writes the buffered rows of every rank. `failure` = why this rank stopped adding (a bad
     /// record, a signal); then every rank throws here (this rank its own error, the others a
     /// `SharedWriteFailure` with its message) and the caller aborts.
-    public func endRound(failure: Error? = nil) throws {
+    /// Returns every rank's timing of the round (the same on every rank; empty without a group),
+    /// from which the caller sizes the next round's shares (RoundShares).
+    @discardableResult
+    public func endRound(failure: Error? = nil) throws -> [RoundTiming] {
         try flush(failure: failure)
     }
 
@@ -298,13 +319,23 @@ public final class CorpusWriter {
     /// Writes the buffered rows as one hyperslab per dataset. With a group: first exchanges row
     /// counts, folds and moment block sums (and failures) with the other ranks, so every rank knows
     /// where its rows go and applies all rows' moments in row order.
-    private func flush(failure: Error?) throws {
+    @discardableResult
+    private func flush(failure: Error?) throws -> [RoundTiming] {
         let k = pendingIDs.count
-        guard let signals, let ids, let names, let folds, let hashes else { return }
+        guard let signals, let ids, let names, let folds, let hashes else { return [] }
         completeBufferedRows()
+        let handedOver = handRowsToNodeWriter(signals: signals)
+        nodeRows?.synchronize()
         let own = RoundReport(rows: k, folds: pendingFolds, blockSums: pendingBlockSums,
-                              failure: (failure ?? deferredFailure).map { "\($0)" })
+                              failure: (failure ?? deferredFailure).map { "\($0)" },
+                              workSeconds: Date().timeIntervalSince(lastExchangeEnd), writeSeconds: lastWriteSeconds)
         let reports = try group.map { try $0.allGather(own.encoded).map { RoundReport(decoding: $0, floatsPerRow: Self.blockSumsPerRow) } } ?? [own]
+        let exchanged = Date()
+        defer {
+            lastExchangeEnd = Date()
+            lastWriteSeconds = lastExchangeEnd.timeIntervalSince(exchanged)
+        }
+        let timings = group == nil ? [] : reports.map { RoundTiming(work: $0.workSeconds, write: $0.writeSeconds) }
         let rank = group?.rank ?? 0
         if let failed = reports.firstIndex(where: { $0.failure != nil }) {
             if failed == rank, let mine = failure ?? deferredFailure { throw mine }
@@ -321,14 +352,21 @@ public final class CorpusWriter {
             }
         }
         let total = reports.reduce(0) { $0 + $1.rows }
-        guard total > 0 else { return }
-        let first = writtenRows + reports[..<rank].reduce(0) { $0 + $1.rows }
+        guard total > 0 else { return timings }
+        let firstRows = reports.indices.map { r in writtenRows + reports[..<r].reduce(0) { $0 + $1.rows } }
+        let first = firstRows[rank]
         let rows = first..<(first + k)
         for dataset in [signals.dataset, ids, names, folds, hashes] + labelSets { try dataset.resize(rows: writtenRows + total) }
+        // The signal rows (nearly all the bytes) of a node go through its one writer.
+        writeNodeRows(signals: signals, firstRows: firstRows, reports: reports)
+        defer { roundParity ^= 1 }
         do {
             if k > 0 {
                 let rowIDs = pendingIDs.enumerated().map { $0.element ?? Int64(first + $0.offset) }
-                try pendingSignals.withUnsafeBufferPointer { try signals.write(rows, from: $0.baseAddress!) }
+                if !handedOver {
+                    try pendingSignals.withUnsafeBufferPointer { try signals.write(rows, from: $0.baseAddress!) }
+                    if nodeRows?.isNodeWriter ?? false { rowsWrittenAsNodeWriter += k } else { rowsWrittenByThisRankAlone += k }
+                }
                 try rowIDs.withUnsafeBufferPointer { try ids.writeRows(rows, from: $0.baseAddress!) }
                 try pendingFolds.withUnsafeBufferPointer { try folds.writeRows(rows, from: $0.baseAddress!) }
                 try pendingHashes.withUnsafeBufferPointer { try hashes.writeRows(rows, from: $0.baseAddress!) }
@@ -351,6 +389,51 @@ public final class CorpusWriter {
         pendingHashes.removeAll(keepingCapacity: true)
         pendingBlockSums.removeAll(keepingCapacity: true)
         for taskIndex in pendingLabels.indices { pendingLabels[taskIndex].removeAll(keepingCapacity: true) }
+        return timings
+    }
+
+    /// With a group (all ranks call together): how many node writers there are, the signal rows
+    /// they wrote, and the rows ranks wrote alone (rounds too large for the node-shared memory).
+    public func signalWriting() throws -> (nodeWriters: Int, byNodeWriters: Int, alone: Int) {
+        guard let group else { return (0, 0, rowsWrittenByThisRankAlone) }
+        var sums = [(nodeRows?.isNodeWriter ?? false) ? 1.0 : 0, Double(rowsWrittenAsNodeWriter), Double(rowsWrittenByThisRankAlone)]
+        try group.allReduceSum(&sums)
+        return (Int(sums[0]), Int(sums[1]), Int(sums[2]))
+    }
+
+    /// Bytes of one stored signal row.
+    private var storedRowBytes: Int { Self.samples * Self.leads * (dtype == .float16 ? 2 : 4) }
+
+    /// Before the exchange: a rank other than its node's writer puts its buffered rows, as stored,
+    /// in this round's half of its node-shared memory (when they fit; rows of a round that does
+    /// not fit, e.g. long records cut into many rows, it writes itself). Returns whether it did.
+    private func handRowsToNodeWriter(signals: SignalRows) -> Bool {
+        guard let nodeRows, !nodeRows.isNodeWriter, !pendingIDs.isEmpty,
+              pendingIDs.count * storedRowBytes <= nodeRowsHalfBytes else { return false }
+        let half = nodeRows.own + roundParity * nodeRowsHalfBytes
+        pendingSignals.withUnsafeBufferPointer { rows in
+            signals.withStoredBytes(of: rows) { half.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        }
+        return true
+    }
+
+    /// After the exchange, on a node's writer: writes the rows the other ranks of the node put in
+    /// this round's half (`handRowsToNodeWriter`) at their places. A failure is kept for the next
+    /// exchange like any other.
+    private func writeNodeRows(signals: SignalRows, firstRows: [Int], reports: [RoundReport]) {
+        guard let nodeRows, nodeRows.isNodeWriter else { return }
+        nodeRows.synchronize()
+        do {
+            for (memberRank, memory) in nodeRows.members {
+                let count = reports[memberRank].rows
+                guard count > 0, count * storedRowBytes <= nodeRowsHalfBytes else { continue }
+                let half = UnsafeRawBufferPointer(start: memory + roundParity * nodeRowsHalfBytes, count: count * storedRowBytes)
+                try signals.write(firstRows[memberRank]..<(firstRows[memberRank] + count), stored: half)
+                rowsWrittenAsNodeWriter += count
+            }
+        } catch {
+            deferredFailure = deferredFailure ?? error
+        }
     }
 
     /// Writes the remaining rows and the root attributes, closes the file and renames it into place.
@@ -406,6 +489,8 @@ public final class CorpusWriter {
     }
 
     private func closeFile() {
+        nodeRows?.release()   // collective, like the file's close
+        nodeRows = nil
         labelSets = []
         signals = nil; ids = nil; names = nil; folds = nil; hashes = nil
         file = nil

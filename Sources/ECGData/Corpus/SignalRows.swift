@@ -42,6 +42,26 @@ final class SignalRows {
         HalfPrecision.widenInPlace(buffer, count: count)
     }
 
+    /// Runs `body` with `rows` (float32 values) as the bytes /signals stores — float32 in place,
+    /// float16 narrowed to halves — for `write(_:stored:)` on another rank.
+    func withStoredBytes<R>(of rows: UnsafeBufferPointer<Float>, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        guard halfType != nil, let base = rows.baseAddress else { return try body(UnsafeRawBufferPointer(rows)) }
+        let halves = UnsafeMutablePointer<UInt16>.allocate(capacity: rows.count)
+        defer { halves.deallocate() }
+        HalfPrecision.narrow(base, into: halves, count: rows.count)
+        return try body(UnsafeRawBufferPointer(start: halves, count: 2 * rows.count))
+    }
+
+    /// Writes rows given as stored bytes (`storedBytes(of:)`).
+    func write(_ rows: Range<Int>, stored bytes: UnsafeRawBufferPointer) throws {
+        let expected = rows.count * rowElements * (halfType == nil ? 4 : 2)
+        guard bytes.count == expected, let base = bytes.baseAddress else {
+            throw HDF5Error(file: dataset.file.path, object: dataset.name, "\(bytes.count) bytes for \(rows.count) rows (expected \(expected))")
+        }
+        if let halfType { try dataset.writeRows(rows, from: base, memoryType: halfType) }
+        else { try dataset.writeRows(rows, from: base.assumingMemoryBound(to: Float.self)) }
+    }
+
     /// Writes rows from `buffer` (float32 mV; for float16 the values should already be rounded to
     /// halves, `HalfPrecision.roundInPlace`, so the statistics the writer took match what is stored).
     func write(_ rows: Range<Int>, from buffer: UnsafePointer<Float>) throws {

@@ -34,5 +34,8 @@ static inline MPI_Request shim_MPI_REQUEST_NULL(void) { return MPI_REQUEST_NULL;
 static inline MPI_Info shim_MPI_INFO_NULL(void) { return MPI_INFO_NULL; }
 static inline MPI_Errhandler shim_MPI_ERRORS_RETURN(void) { return MPI_ERRORS_RETURN; }
 static inline int shim_MPI_MAX_ERROR_STRING(void) { return MPI_MAX_ERROR_STRING; }
+static inline int shim_MPI_COMM_TYPE_SHARED(void) { return MPI_COMM_TYPE_SHARED; }
+static inline int shim_MPI_MODE_NOCHECK(void) { return MPI_MODE_NOCHECK; }
+static inline MPI_Win shim_MPI_WIN_NULL(void) { return MPI_WIN_NULL; }
 
 #endif

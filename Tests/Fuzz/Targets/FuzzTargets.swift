@@ -133,8 +133,10 @@ public enum FuzzScratch {
     public static let optimizer = AdamW(layout: model.layout)
     /// HDF5 opens files by name: the corpus target writes its bytes here (memory-backed /dev/shm
     /// when there is one), one file per process.
+    /// Deleted at exit (libFuzzer ends a timed run with exit()), so runs leave no files behind.
     public static let corpusPath: String = {
         let directory = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        atexit { unlink(FuzzScratch.corpusPath) }
         return "\(directory)/ecg-fuzz-\(getpid()).h5"
     }()
 }
