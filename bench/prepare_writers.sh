@@ -6,7 +6,8 @@
 #   * per run: prepare's own seconds (its "wrote … in X s" line: from reading the record list to
 #     the renamed corpus) and the wall seconds of the whole mpirun (adds MPI start-up and exit).
 # Usage: bench/prepare_writers.sh N ROUNDS BIN [BIN...]   (OUTPUTS="shm disk" by default; "shm" alone
-# for large N: 50,000 records are 6 GB of sources plus 12 GB (float32) or 6 GB (float16) of corpus)
+# for large N: 50,000 records are 6 GB of sources plus 12 GB (float32) or 6 GB (float16) of corpus;
+# DTYPES="float16" for one; WORK=/dev/shm/x keeps the sources in memory, out of the page cache's reach)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}; ROUNDS=${2:-3}; shift 2
@@ -29,7 +30,7 @@ printf '%-6s %-6s %-8s %5s | %8s %8s %8s | %8s %8s %8s\n' binary output dtype ro
 for round in $(seq "$ROUNDS"); do
     for where in ${OUTPUTS:-shm disk}; do
         out=$([ "$where" = shm ] && echo "$SHM" || echo "$WORK")
-        for dtype in float32 float16; do
+        for dtype in ${DTYPES:-float32 float16}; do
             b=0
             for bin in "$@"; do
                 b=$((b + 1))

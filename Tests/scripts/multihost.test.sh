@@ -4,7 +4,8 @@
 #     parameters as np=1 (≤ 1e-4), with the replica check (--verify-every) passing over TCP;
 #     the log shows that OpenMPI's TCP transport carried the traffic
 #  2. resume at another host count: 2 hosts × 2 → 1 host × 2 equals the uninterrupted run (≤ 1e-4)
-#  3. killing every rank of host h2 ends the job within seconds, and the message names h2
+#  3. prepare over 2 hosts writes the serial corpus with one writer per host
+#  4. killing every rank of host h2 ends the job within seconds, and the message names h2
 #
 #   BIN=.build/release/ecg-dist WORK=/tmp/x bash Tests/scripts/multihost.test.sh   (root, iproute2)
 set -euo pipefail
@@ -55,6 +56,18 @@ on_h1 "${MPI[@]}" --hostfile "$D/hosts1" -np 2 \
 grep -q "resumed from" "$D/r2.log" || fail "did not resume"
 "$BIN" checkpoint diff "$(ckpt "$D/np1")" "$(ckpt "$D/resume")" --tolerance 1e-4 || fail "resume 2 hosts → 1 host"
 echo "PASS: 2 hosts → 1 host resume equals the uninterrupted run (≤ 1e-4)"
+
+echo "--- prepare over 2 hosts: one writer per host, the serial corpus"
+# MPI_COMM_TYPE_SHARED splits the ranks by host, so each host's first rank writes its host's rows
+# (CorpusWriter node writers) into the one shared file.
+on_h1 "${MPI[@]}" --hostfile "$D/hosts2" -np 4 --map-by ppr:2:node \
+    "$BIN" prepare ptbxl --root "$ROOT/Tests/Fixtures/ptbxl-mini" --out "$D/ptbxl-np4.h5" --batch 2 > "$D/prep4.log" 2>&1 \
+    || { cat "$D/prep4.log"; fail "prepare over 2 hosts"; }
+grep -q "signal rows written by 2 node writers: 28; by a rank alone (no node-shared memory, or a round too large for it): 0" "$D/prep4.log" \
+    || { cat "$D/prep4.log"; fail "expected 2 node writers (one per host) for 28 rows"; }
+python3 "$ROOT/Tests/scripts/compare_corpora.py" "$D/ptbxl.h5" "$D/ptbxl-np4.h5" > "$D/prep4.cmp" 2>&1 \
+    || { cat "$D/prep4.cmp"; fail "prepare over 2 hosts != serial"; }
+echo "PASS: prepare over 2 hosts: $(grep -o 'signal rows written by 2 node writers: 28' "$D/prep4.log"), corpus equal to the serial one"
 
 echo "--- losing host h2 ends the job within seconds, naming h2"
 on_h1 "${MPI[@]}" --hostfile "$D/hosts2" -np 4 --map-by ppr:2:node \
