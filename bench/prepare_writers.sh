@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# np=2 vs np=1 speed-up of `prepare mimic` on one node (not a test), the same rounds for each
-# binary given, alternating so that load changes hit all alike:
-#   * N MIMIC-layout records (bench/make_mimic_layout.py), read from the page cache;
+# np=2 vs np=1 speed-up of `prepare mimic` (or, with SOURCE=code15, `prepare code15`) on one node
+# (not a test), the same rounds for each binary given, alternating so that load changes hit all alike:
+#   * N MIMIC-layout records (bench/make_mimic_layout.py) or CODE-15%-layout exams
+#     (bench/make_code15_layout.py), read from the page cache;
 #   * output on /dev/shm (no disk) and on the work folder's file system, float32 and float16;
 #   * per run: prepare's own seconds (its "wrote … in X s" line: from reading the record list to
 #     the renamed corpus) and the wall seconds of the whole mpirun (adds MPI start-up and exit).
@@ -17,12 +18,18 @@ WORK=${WORK:-$(mktemp -d /tmp/prepare-writers.XXXXXX)}
 SHM=$(mktemp -d /dev/shm/prepare-writers.XXXXXX)
 trap 'rm -rf "$WORK" "$SHM"' EXIT
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ') model $(grep -m1 '^model\s' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC'); load $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 bench/make_mimic_layout.py "$WORK/src" "$N" >/dev/null
-find "$WORK/src" -name '*.dat' -exec cat {} + > /dev/null   # into the page cache
+SOURCE=${SOURCE:-mimic}
+case $SOURCE in
+    mimic) python3 bench/make_mimic_layout.py "$WORK/src" "$N" >/dev/null ;;
+    code15) python3 bench/make_code15_layout.py "$WORK/src" "$N" >/dev/null ;;
+    *) echo "SOURCE must be mimic or code15" >&2; exit 2 ;;
+esac
+echo "source: $SOURCE, $N records, $(du -sh "$WORK/src" | cut -f1) in $WORK"
+find "$WORK/src" -type f -exec cat {} + > /dev/null   # into the page cache
 timed() {  # timed BIN NP OUT DTYPE → "prepare-seconds wall-seconds"
     rm -f "$3"; local s e
     s=$(date +%s.%N)
-    mpirun --oversubscribe -np "$2" "$1" prepare mimic --root "$WORK/src" --out "$3" --dtype "$4" >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/err" >&2; exit 1; }
+    mpirun --oversubscribe -np "$2" "$1" prepare "$SOURCE" --root "$WORK/src" --out "$3" --dtype "$4" >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/err" >&2; exit 1; }
     e=$(date +%s.%N); rm -f "$3"
     echo "$(sed -n 's/.* in \([0-9.]*\) s (.*/\1/p' "$WORK/out" "$WORK/err" | head -1) $(echo "$e - $s" | bc)"
 }

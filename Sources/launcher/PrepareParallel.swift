@@ -26,6 +26,7 @@ struct PrepareStorageOptions: ParsableArguments {
 /// non-zero on its own (no MPI_Abort) and only rank 0 prints the message. Returns the summary on
 /// the rank that should print it (rank 0), nil on the others.
 func runPrepare(_ options: PrepareStorageOptions, _ body: (PrepareRun) throws -> PrepareSummary) throws -> PrepareSummary? {
+    keepFreedMemoryForReuse()
     let comm = launchedByMPI() ? try Communicator.world() : nil
     StopSignals.install()
     var run = PrepareRun()
@@ -50,3 +51,21 @@ func requireSingleProcess(_ command: String) throws {
         throw ValidationError("\(command) runs on one process; start it without mpirun")
     }
 }
+
+/// A record's buffers (a decoded record, its resampled and filtered copies: 0.2–0.5 MB each) are
+/// allocated and freed once per record. By default glibc returns such memory to the kernel when
+/// it is freed (heap trimming, mmap for blocks above its adaptive threshold), so every record paid
+/// for fresh zeroed pages again: on a 2-core Zen 2, `prepare code15` spent 1.1 s of system time per
+/// 3,000 exams in page faults, and with freed memory kept for reuse 0.35 s (973 → 1,436 exams/s;
+/// `prepare mimic` 2,509 → 2,847 records/s), peak RSS unchanged (76 MB): what is kept is what the
+/// next record needs anyway.
+func keepFreedMemoryForReuse() {
+    // glibc's mallopt (malloc.h is not in Swift's Glibc module): found by name, a no-op elsewhere.
+    typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+    let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+    let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3   // M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+    _ = mallopt(mmapThreshold, 32 << 20)   // the largest threshold glibc takes
+    _ = mallopt(trimThreshold, 256 << 20)
+}
+
