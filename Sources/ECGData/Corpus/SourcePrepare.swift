@@ -125,17 +125,11 @@ extension CorpusPreparer {
                 } else {
                     range = 0..<archive.tracingSamples
                 }
+                // The tracing's frames are the 12 standard leads in order (CODE15Archive.leadNames).
                 var leads = try tracing.withUnsafeBufferPointer { all in
-                    try ECGPreprocessing.standardize(sampleCount: range.count, rate: CODE15Archive.samplingRate,
-                                                     path: "\(part) exam_id \(exam.examID)", resamplers: &resamplers) { lead, out, stride in
-                        var sawNaN = false
-                        for (t, source) in range.enumerated() {
-                            let value = all[source * width + lead]
-                            if value.isNaN { sawNaN = true }
-                            out[t * stride] = value
-                        }
-                        return sawNaN
-                    }
+                    try ECGPreprocessing.standardize(frames: all.baseAddress! + range.lowerBound * width, sampleCount: range.count,
+                                                     rate: CODE15Archive.samplingRate, path: "\(part) exam_id \(exam.examID)",
+                                                     resamplers: &resamplers)
                 }
                 try emitter.emit(&leads, sourceSeconds: Double(range.count) / CODE15Archive.samplingRate, name: name,
                                  id: exam.examID, labels: tasks.isEmpty ? [] : [exam.labels], writer: writer,

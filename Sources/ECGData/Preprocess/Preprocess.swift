@@ -140,6 +140,33 @@ public enum ECGPreprocessing {
         }
     }
 
+    /// `standardize` for a source already laid out as the result is: `n` frames of the 12 standard
+    /// leads in `leadNames` order, sample-major (CODE-15%'s tracings). One copy replaces twelve
+    /// strided passes, and the NaN scan runs on whole frames (8 + 4 lanes); the result is the
+    /// same, bit for bit (ResamplePreprocessTests).
+    public static func standardize(frames: UnsafePointer<Float>, sampleCount n: Int, rate: Double, path: String,
+                                   resamplers: inout [Double: PolyphaseResampler]) throws -> StandardLeads {
+        let leads = leadNames.count
+        var sawNaN = [Bool](repeating: false, count: leads)
+        return try standardize(sampleCount: n, rate: rate, path: path, resamplers: &resamplers) { lead, out, stride in
+            // `standardize` asks for lead 0 first, with `out` the start of its sample-major block.
+            guard lead == 0 else { return sawNaN[lead] }
+            precondition(stride == leads, "standardize decodes sample-major")
+            out.update(from: frames, count: n * leads)
+            var low = SIMDMask<SIMD8<Int32>>(repeating: false), high = SIMDMask<SIMD4<Int32>>(repeating: false)
+            let raw = UnsafeRawPointer(frames)
+            for t in 0..<n {
+                let a = raw.loadUnaligned(fromByteOffset: 4 * t * leads, as: SIMD8<Float>.self)
+                let b = raw.loadUnaligned(fromByteOffset: 4 * (t * leads + 8), as: SIMD4<Float>.self)
+                low .|= a .!= a
+                high .|= b .!= b
+            }
+            for l in 0..<8 { sawNaN[l] = low[l] }
+            for l in 0..<4 { sawNaN[8 + l] = high[l] }
+            return sawNaN[0]
+        }
+    }
+
     /// The source-independent part of `standardize`: NaN repair and resampling to 500 Hz of a
     /// record of `n` samples per lead at `rate` Hz, whatever file it comes from (WFDB, .npy).
     /// `decodeLead(lead, out, stride)` writes standard lead `lead` (index into `leadNames`) in mV to

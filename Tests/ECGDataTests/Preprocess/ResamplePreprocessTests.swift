@@ -138,4 +138,35 @@ final class ResamplePreprocessTests: XCTestCase {
             for lead in 0..<12 { XCTAssertEqual(direct.samples[t * 12 + lead], Float(lead + 1) * 1e-3, accuracy: 1e-7) }
         }
     }
+
+    /// CODE-15%'s path (whole frames copied, NaNs found per lead on the way) gives what the
+    /// lead-by-lead decode gives, bit for bit: at 400 Hz (resampled) and 500 Hz, with NaN gaps in
+    /// two leads (interpolated) and a lead that is all NaN (zeros and a warning).
+    func testSampleMajorFramesEqualLeadByLeadDecode() throws {
+        for rate in [400.0, 500.0] {
+            let n = 4000, leads = 12
+            var frames = (0..<(n * leads)).map { Float(sin(Double($0) * 0.0137) * 0.8 + Double($0 % 7) * 0.01) }
+            for t in 100..<140 { frames[t * leads + 3] = .nan }   // a gap in aVR
+            for t in [0, 1, 3999] { frames[t * leads + 9] = .nan }   // ends of V4
+            for t in 0..<n { frames[t * leads + 11] = .nan }   // V6 has no valid sample
+            var resamplersA: [Double: PolyphaseResampler] = [:], resamplersB: [Double: PolyphaseResampler] = [:]
+            let fast = try frames.withUnsafeBufferPointer {
+                try ECGPreprocessing.standardize(frames: $0.baseAddress!, sampleCount: n, rate: rate, path: "x", resamplers: &resamplersA)
+            }
+            let plain = try ECGPreprocessing.standardize(sampleCount: n, rate: rate, path: "x", resamplers: &resamplersB) { lead, out, stride in
+                var sawNaN = false
+                for t in 0..<n {
+                    let value = frames[t * leads + lead]
+                    if value.isNaN { sawNaN = true }
+                    out[t * stride] = value
+                }
+                return sawNaN
+            }
+            XCTAssertEqual(fast.sampleCount, plain.sampleCount)
+            XCTAssertEqual(fast.samples.map(\.bitPattern), plain.samples.map(\.bitPattern), "rate \(rate)")
+            XCTAssertEqual(fast.warnings, plain.warnings)
+            XCTAssertEqual(fast.warnings.count, 1, "\(fast.warnings)")
+            XCTAssertFalse(fast.samples.contains { $0.isNaN })
+        }
+    }
 }
