@@ -56,9 +56,8 @@ func requireSingleProcess(_ command: String) throws {
 /// allocated and freed once per record. By default glibc returns such memory to the kernel when
 /// it is freed (heap trimming, mmap for blocks above its adaptive threshold), so every record paid
 /// for fresh zeroed pages again: on a 2-core Zen 2, `prepare code15` spent 1.1 s of system time per
-/// 3,000 exams in page faults, and with freed memory kept for reuse 0.35 s (973 → 1,436 exams/s;
-/// `prepare mimic` 2,509 → 2,847 records/s), peak RSS unchanged (76 MB): what is kept is what the
-/// next record needs anyway.
+/// 3,000 exams in page faults, and with freed memory kept for reuse 0.35 s (973 → 1,436 exams/s),
+/// peak RSS unchanged (76 MB): what is kept is what the next record needs anyway.
 func keepFreedMemoryForReuse() {
     // glibc's mallopt (malloc.h is not in Swift's Glibc module): found by name, a no-op elsewhere.
     typealias Mallopt = @convention(c) (Int32, Int32) -> Int32

@@ -90,25 +90,54 @@ public struct PolyphaseResampler: Sendable {
     /// The columns share every output's phase and taps, so they run side by side in vector lanes
     /// (8 + 4) instead of one 33-deep chain of dependent adds per column and output: each lane adds
     /// the same products in the same order as `resample` (multiply, then add: no fused
-    /// multiply-add), so the floats are the same.
+    /// multiply-add), so the floats are the same. Away from the record's ends four outputs run
+    /// together, so that their chains overlap.
     public func resampleLeads(_ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>) {
         guard n > 0 else { return }
         let taps = tapsPerPhase, stride = 12 * MemoryLayout<Float>.size
         let source = UnsafeRawPointer(x), target = UnsafeMutableRawPointer(y)
         table.withUnsafeBufferPointer { h in
-            for i in 0..<outputCount(inputCount: n) {
-                let q = i * down + halfLength
-                let newest = q / up, oldest = q / up - (taps - 1)
-                let row = h.baseAddress! + (q % up) * taps
-                var low = SIMD8<Float>(), high = SIMD4<Float>()
-                let inside = oldest >= 0 && newest < n
-                for j in 0..<taps {
-                    let t = inside ? newest - j : min(max(newest - j, 0), n - 1)
-                    low += row[j] * source.loadUnaligned(fromByteOffset: t * stride, as: SIMD8<Float>.self)
-                    high += row[j] * source.loadUnaligned(fromByteOffset: t * stride + 32, as: SIMD4<Float>.self)
-                }
+            let count = outputCount(inputCount: n)
+            func newest(_ i: Int) -> Int { (i * down + halfLength) / up }
+            func row(_ i: Int) -> UnsafePointer<Float> { h.baseAddress! + ((i * down + halfLength) % up) * taps }
+            func store(_ low: SIMD8<Float>, _ high: SIMD4<Float>, at i: Int) {
                 target.storeBytes(of: low, toByteOffset: i * stride, as: SIMD8<Float>.self)
                 target.storeBytes(of: high, toByteOffset: i * stride + 32, as: SIMD4<Float>.self)
+            }
+            var i = 0
+            while i < count {
+                // Four outputs whose taps all lie inside the record run side by side: each keeps its
+                // own sums in the same order as alone (the same bits), and four chains of adds hide
+                // each other's latency, which bounds a single output's loop.
+                if i + 4 <= count, newest(i) - (taps - 1) >= 0, newest(i + 3) < n {
+                    let (r0, r1, r2, r3) = (row(i), row(i + 1), row(i + 2), row(i + 3))
+                    let (n0, n1, n2, n3) = (newest(i), newest(i + 1), newest(i + 2), newest(i + 3))
+                    var (l0, l1, l2, l3) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+                    var (k0, k1, k2, k3) = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>())
+                    for j in 0..<taps {
+                        l0 += r0[j] * source.loadUnaligned(fromByteOffset: (n0 - j) * stride, as: SIMD8<Float>.self)
+                        k0 += r0[j] * source.loadUnaligned(fromByteOffset: (n0 - j) * stride + 32, as: SIMD4<Float>.self)
+                        l1 += r1[j] * source.loadUnaligned(fromByteOffset: (n1 - j) * stride, as: SIMD8<Float>.self)
+                        k1 += r1[j] * source.loadUnaligned(fromByteOffset: (n1 - j) * stride + 32, as: SIMD4<Float>.self)
+                        l2 += r2[j] * source.loadUnaligned(fromByteOffset: (n2 - j) * stride, as: SIMD8<Float>.self)
+                        k2 += r2[j] * source.loadUnaligned(fromByteOffset: (n2 - j) * stride + 32, as: SIMD4<Float>.self)
+                        l3 += r3[j] * source.loadUnaligned(fromByteOffset: (n3 - j) * stride, as: SIMD8<Float>.self)
+                        k3 += r3[j] * source.loadUnaligned(fromByteOffset: (n3 - j) * stride + 32, as: SIMD4<Float>.self)
+                    }
+                    store(l0, k0, at: i); store(l1, k1, at: i + 1); store(l2, k2, at: i + 2); store(l3, k3, at: i + 3)
+                    i += 4
+                    continue
+                }
+                let last = newest(i), r = row(i)
+                var low = SIMD8<Float>(), high = SIMD4<Float>()
+                let inside = last - (taps - 1) >= 0 && last < n
+                for j in 0..<taps {
+                    let t = inside ? last - j : min(max(last - j, 0), n - 1)
+                    low += r[j] * source.loadUnaligned(fromByteOffset: t * stride, as: SIMD8<Float>.self)
+                    high += r[j] * source.loadUnaligned(fromByteOffset: t * stride + 32, as: SIMD4<Float>.self)
+                }
+                store(low, high, at: i)
+                i += 1
             }
         }
     }
