@@ -111,18 +111,21 @@ public struct PolyphaseResampler: Sendable {
                 // each other's latency, which bounds a single output's loop.
                 if i + 4 <= count, newest(i) - (taps - 1) >= 0, newest(i + 3) < n {
                     let (r0, r1, r2, r3) = (row(i), row(i + 1), row(i + 2), row(i + 3))
-                    let (n0, n1, n2, n3) = (newest(i), newest(i + 1), newest(i + 2), newest(i + 3))
+                    // Frame pointers walked back one frame per tap (pointer steps, no checked index maths).
+                    var (p0, p1, p2, p3) = (source + newest(i) * stride, source + newest(i + 1) * stride,
+                                            source + newest(i + 2) * stride, source + newest(i + 3) * stride)
                     var (l0, l1, l2, l3) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
                     var (k0, k1, k2, k3) = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>())
                     for j in 0..<taps {
-                        l0 += r0[j] * source.loadUnaligned(fromByteOffset: (n0 - j) * stride, as: SIMD8<Float>.self)
-                        k0 += r0[j] * source.loadUnaligned(fromByteOffset: (n0 - j) * stride + 32, as: SIMD4<Float>.self)
-                        l1 += r1[j] * source.loadUnaligned(fromByteOffset: (n1 - j) * stride, as: SIMD8<Float>.self)
-                        k1 += r1[j] * source.loadUnaligned(fromByteOffset: (n1 - j) * stride + 32, as: SIMD4<Float>.self)
-                        l2 += r2[j] * source.loadUnaligned(fromByteOffset: (n2 - j) * stride, as: SIMD8<Float>.self)
-                        k2 += r2[j] * source.loadUnaligned(fromByteOffset: (n2 - j) * stride + 32, as: SIMD4<Float>.self)
-                        l3 += r3[j] * source.loadUnaligned(fromByteOffset: (n3 - j) * stride, as: SIMD8<Float>.self)
-                        k3 += r3[j] * source.loadUnaligned(fromByteOffset: (n3 - j) * stride + 32, as: SIMD4<Float>.self)
+                        l0 += r0[j] * p0.loadUnaligned(as: SIMD8<Float>.self)
+                        k0 += r0[j] * p0.loadUnaligned(fromByteOffset: 32, as: SIMD4<Float>.self)
+                        l1 += r1[j] * p1.loadUnaligned(as: SIMD8<Float>.self)
+                        k1 += r1[j] * p1.loadUnaligned(fromByteOffset: 32, as: SIMD4<Float>.self)
+                        l2 += r2[j] * p2.loadUnaligned(as: SIMD8<Float>.self)
+                        k2 += r2[j] * p2.loadUnaligned(fromByteOffset: 32, as: SIMD4<Float>.self)
+                        l3 += r3[j] * p3.loadUnaligned(as: SIMD8<Float>.self)
+                        k3 += r3[j] * p3.loadUnaligned(fromByteOffset: 32, as: SIMD4<Float>.self)
+                        p0 -= stride; p1 -= stride; p2 -= stride; p3 -= stride
                     }
                     store(l0, k0, at: i); store(l1, k1, at: i + 1); store(l2, k2, at: i + 2); store(l3, k3, at: i + 3)
                     i += 4
