@@ -105,8 +105,9 @@ public enum ECGPreprocessing {
     }
 
     /// Reads a WFDB record as its 12 standard leads: lead selection and unit check, NaN repair, and
-    /// resampling to 500 Hz. Records already at 500 Hz are decoded straight into the sample-major
-    /// result (the fast path of `prepare`). `resamplers` caches filters by input rate.
+    /// resampling to 500 Hz. A format-16 record is decoded frame by frame straight into the
+    /// sample-major record (the fast path of `prepare`), other formats lead by lead.
+    /// `resamplers` caches filters by input rate.
     public static func standardize(headerPath path: String, verifyChecksums: Bool = false,
                                    resamplers: inout [Double: PolyphaseResampler]) throws -> StandardLeads {
         let header = try WFDBHeader.load(path: path)
@@ -118,25 +119,14 @@ public enum ECGPreprocessing {
             }
         }
         let files = try WFDBSignalFiles(header: header, headerPath: path)
-        let n = files.sampleCount
-        guard n > 0 else { throw ECGDataError(.badHeader, path, "record has no samples") }
-        if header.samplingFrequency == Double(samplingRate) {
-            var samples = [Float](unsafeUninitializedCapacity: n * leadNames.count) { _, initialized in initialized = n * leadNames.count }
-            if let sawNaN = try samples.withUnsafeMutableBufferPointer({
-                try files.decodeInterleaved16(signals: indices, into: $0.baseAddress!, verifyChecksum: verifyChecksums)
-            }) {
-                var warnings: [String] = []
-                samples.withUnsafeMutableBufferPointer { out in
-                    for lead in leadNames.indices where sawNaN[lead] {
-                        repairNaNs(out.baseAddress! + lead, count: n, stride: leadNames.count, lead: lead, path: path, warnings: &warnings)
-                    }
-                }
-                return StandardLeads(samples: samples, sampleCount: n, warnings: warnings)
-            }
-        }
         return try standardize(sampleCount: files.sampleCount, rate: header.samplingFrequency, path: path,
-                               resamplers: &resamplers) { lead, out, stride in
-            try files.decode(signal: indices[lead], into: out, stride: stride, verifyChecksum: verifyChecksums)
+                               resamplers: &resamplers) { frames in
+            if let sawNaN = try files.decodeInterleaved16(signals: indices, into: frames, verifyChecksum: verifyChecksums) {
+                return sawNaN
+            }
+            return try leadNames.indices.map {
+                try files.decode(signal: indices[$0], into: frames + $0, stride: leadNames.count, verifyChecksum: verifyChecksums)
+            }
         }
     }
 
@@ -146,47 +136,46 @@ public enum ECGPreprocessing {
     /// same, bit for bit (ResamplePreprocessTests).
     public static func standardize(frames: UnsafePointer<Float>, sampleCount n: Int, rate: Double, path: String,
                                    resamplers: inout [Double: PolyphaseResampler]) throws -> StandardLeads {
-        let leads = leadNames.count
-        var sawNaN = [Bool](repeating: false, count: leads)
-        return try standardize(sampleCount: n, rate: rate, path: path, resamplers: &resamplers) { lead, out, stride in
-            // `standardize` asks for lead 0 first, with `out` the start of its sample-major block.
-            guard lead == 0 else { return sawNaN[lead] }
-            precondition(stride == leads, "standardize decodes sample-major")
-            out.update(from: frames, count: n * leads)
+        try standardize(sampleCount: n, rate: rate, path: path, resamplers: &resamplers) { out in
+            out.update(from: frames, count: n * leadNames.count)
             var low = SIMDMask<SIMD8<Int32>>(repeating: false), high = SIMDMask<SIMD4<Int32>>(repeating: false)
             let raw = UnsafeRawPointer(frames)
             for t in 0..<n {
-                let a = raw.loadUnaligned(fromByteOffset: 4 * t * leads, as: SIMD8<Float>.self)
-                let b = raw.loadUnaligned(fromByteOffset: 4 * (t * leads + 8), as: SIMD4<Float>.self)
+                let a = raw.loadUnaligned(fromByteOffset: 48 * t, as: SIMD8<Float>.self)
+                let b = raw.loadUnaligned(fromByteOffset: 48 * t + 32, as: SIMD4<Float>.self)
                 low .|= a .!= a
                 high .|= b .!= b
             }
-            for l in 0..<8 { sawNaN[l] = low[l] }
-            for l in 0..<4 { sawNaN[8 + l] = high[l] }
-            return sawNaN[0]
+            return (0..<8).map { low[$0] } + (0..<4).map { high[$0] }
         }
     }
 
     /// The source-independent part of `standardize`: NaN repair and resampling to 500 Hz of a
     /// record of `n` samples per lead at `rate` Hz, whatever file it comes from (WFDB, .npy).
     /// `decodeLead(lead, out, stride)` writes standard lead `lead` (index into `leadNames`) in mV to
-    /// `out[t * stride]`, NaN for invalid samples, and returns whether it wrote any NaN. Records
-    /// already at 500 Hz are decoded straight into the sample-major result.
+    /// `out[t * stride]`, NaN for invalid samples, and returns whether it wrote any NaN.
     public static func standardize(sampleCount n: Int, rate: Double, path: String,
                                    resamplers: inout [Double: PolyphaseResampler],
                                    decodeLead: (Int, UnsafeMutablePointer<Float>, Int) throws -> Bool) throws -> StandardLeads {
+        try standardize(sampleCount: n, rate: rate, path: path, resamplers: &resamplers) { frames in
+            try leadNames.indices.map { try decodeLead($0, frames + $0, leadNames.count) }
+        }
+    }
+
+    /// The one mechanism behind every `standardize`: `decodeFrames(out)` writes the record's `n`
+    /// frames of the 12 standard leads, sample-major, in mV (NaN for invalid samples) and returns
+    /// per lead whether it wrote any NaN; those leads are repaired, and the record is returned as
+    /// it is at 500 Hz, else the resampler filters the 12 leads side by side.
+    static func standardize(sampleCount n: Int, rate: Double, path: String, resamplers: inout [Double: PolyphaseResampler],
+                            decodeFrames: (UnsafeMutablePointer<Float>) throws -> [Bool]) throws -> StandardLeads {
         guard n > 0 else { throw ECGDataError(.badHeader, path, "record has no samples") }
         let leads = leadNames.count
         var warnings: [String] = []
-        // Decoded sample-major: the result as it is at 500 Hz, else the resampler filters the 12
-        // leads side by side.
         var input = [Float](unsafeUninitializedCapacity: n * leads) { _, initialized in initialized = n * leads }
         try input.withUnsafeMutableBufferPointer { x in
-            for lead in 0..<leads {
-                let column = x.baseAddress! + lead
-                if try decodeLead(lead, column, leads) {
-                    repairNaNs(column, count: n, stride: leads, lead: lead, path: path, warnings: &warnings)
-                }
+            let sawNaN = try decodeFrames(x.baseAddress!)
+            for lead in 0..<leads where sawNaN[lead] {
+                repairNaNs(x.baseAddress! + lead, count: n, stride: leads, lead: lead, path: path, warnings: &warnings)
             }
         }
         if rate == Double(samplingRate) { return StandardLeads(samples: input, sampleCount: n, warnings: warnings) }

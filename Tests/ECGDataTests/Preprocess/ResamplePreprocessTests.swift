@@ -169,4 +169,42 @@ final class ResamplePreprocessTests: XCTestCase {
             XCTAssertFalse(fast.samples.contains { $0.isNaN })
         }
     }
+
+    /// A format-16 WFDB record goes through the frame-by-frame decoder at every rate; the result
+    /// equals decoding it lead by lead, bit for bit: the PTB-XL fixture at 100 Hz (resampled) and
+    /// 500 Hz, and a record written here at 257 Hz with its leads in reverse order, another gain
+    /// and baseline, and invalid-sample markers in two leads (repaired, one lead with none valid).
+    func testFormat16FramesEqualLeadByLeadDecodeAtEveryRate() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("f16-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let order = Array((0..<12).reversed()), n = 2570
+        var values = [Int16](repeating: 0, count: n * 12)
+        for t in 0..<n { for s in 0..<12 { values[t * 12 + s] = Int16(truncatingIfNeeded: (t * 37 + s * 1000) % 6001 - 3000) } }
+        for t in 40..<60 { values[t * 12 + 2] = Int16.min }
+        for t in 0..<n { values[t * 12 + 7] = Int16.min }
+        _ = FileManager.default.createFile(atPath: directory + "/r.dat", contents: values.withUnsafeBytes { Data($0) })
+        var header = "r 12 257 \(n)\n"
+        for lead in order { header += "r.dat 16 200(-12)/mV 16 0 0 0 0 \(ECGPreprocessing.leadNames[lead])\n" }
+        try header.write(toFile: directory + "/r.hea", atomically: true, encoding: .utf8)
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/ptbxl-mini").path
+        for path in [fixture + "/records100/00000/00001_lr.hea", fixture + "/records500/00000/00001_hr.hea", directory + "/r.hea"] {
+            var resamplersA: [Double: PolyphaseResampler] = [:], resamplersB: [Double: PolyphaseResampler] = [:]
+            let framed = try ECGPreprocessing.standardize(headerPath: path, resamplers: &resamplersA)
+            let record = try WFDBHeader.load(path: path)
+            let indices = try ECGPreprocessing.standardLeadIndices(signalNames: record.signals.map(\.description), path: path)
+            let files = try WFDBSignalFiles(header: record, headerPath: path)
+            let leadByLead = try ECGPreprocessing.standardize(sampleCount: files.sampleCount, rate: record.samplingFrequency, path: path,
+                                                              resamplers: &resamplersB) { lead, out, stride in
+                try files.decode(signal: indices[lead], into: out, stride: stride, verifyChecksum: false)
+            }
+            XCTAssertEqual(framed.samples.map(\.bitPattern), leadByLead.samples.map(\.bitPattern), path)
+            XCTAssertEqual(framed.warnings, leadByLead.warnings, path)
+        }
+        var resamplers: [Double: PolyphaseResampler] = [:]
+        let written = try ECGPreprocessing.standardize(headerPath: directory + "/r.hea", resamplers: &resamplers)
+        XCTAssertEqual(written.warnings.count, 1, "\(written.warnings)")
+        XCTAssertFalse(written.samples.contains { $0.isNaN })
+    }
 }
