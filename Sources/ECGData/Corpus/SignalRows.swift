@@ -52,7 +52,7 @@ final class SignalRows {
         return try body(UnsafeRawBufferPointer(start: halves, count: 2 * rows.count))
     }
 
-    /// Writes rows given as stored bytes (`storedBytes(of:)`).
+    /// Writes rows given as stored bytes (`withStoredBytes(of:)`).
     func write(_ rows: Range<Int>, stored bytes: UnsafeRawBufferPointer) throws {
         let expected = rows.count * rowElements * (halfType == nil ? 4 : 2)
         guard bytes.count == expected, let base = bytes.baseAddress else {
@@ -65,11 +65,6 @@ final class SignalRows {
     /// Writes rows from `buffer` (float32 mV; for float16 the values should already be rounded to
     /// halves, `HalfPrecision.roundInPlace`, so the statistics the writer took match what is stored).
     func write(_ rows: Range<Int>, from buffer: UnsafePointer<Float>) throws {
-        guard let halfType else { return try dataset.writeRows(rows, from: buffer) }
-        let count = rows.count * rowElements
-        let halves = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
-        defer { halves.deallocate() }
-        HalfPrecision.narrow(buffer, into: halves, count: count)
-        try dataset.writeRows(rows, from: UnsafeRawPointer(halves), memoryType: halfType)
+        try withStoredBytes(of: UnsafeBufferPointer(start: buffer, count: rows.count * rowElements)) { try write(rows, stored: $0) }
     }
 }
