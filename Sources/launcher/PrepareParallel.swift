@@ -67,4 +67,3 @@ func keepFreedMemoryForReuse() {
     _ = mallopt(mmapThreshold, 32 << 20)   // the largest threshold glibc takes
     _ = mallopt(trimThreshold, 256 << 20)
 }
-

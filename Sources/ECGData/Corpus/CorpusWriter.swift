@@ -353,7 +353,8 @@ public final class CorpusWriter {
         }
         let total = reports.reduce(0) { $0 + $1.rows }
         guard total > 0 else { return timings }
-        let firstRows = reports.indices.map { r in writtenRows + reports[..<r].reduce(0) { $0 + $1.rows } }
+        var firstRows = [writtenRows]   // each rank's first row: its rows follow the lower ranks'
+        for report in reports.dropLast() { firstRows.append(firstRows.last! + report.rows) }
         let first = firstRows[rank]
         let rows = first..<(first + k)
         for dataset in [signals.dataset, ids, names, folds, hashes] + labelSets { try dataset.resize(rows: writtenRows + total) }
@@ -404,12 +405,15 @@ public final class CorpusWriter {
     /// Bytes of one stored signal row.
     private var storedRowBytes: Int { Self.samples * Self.leads * (dtype == .float16 ? 2 : 4) }
 
+    /// Whether a rank's `rows` of a round fit its half of the node-shared memory: the one rule by
+    /// which the rank hands them over and the writer looks for them there.
+    private func fitNodeHalf(rows: Int) -> Bool { rows * storedRowBytes <= nodeRowsHalfBytes }
+
     /// Before the exchange: a rank other than its node's writer puts its buffered rows, as stored,
     /// in this round's half of its node-shared memory (when they fit; rows of a round that does
     /// not fit, e.g. long records cut into many rows, it writes itself). Returns whether it did.
     private func handRowsToNodeWriter(signals: SignalRows) -> Bool {
-        guard let nodeRows, !nodeRows.isNodeWriter, !pendingIDs.isEmpty,
-              pendingIDs.count * storedRowBytes <= nodeRowsHalfBytes else { return false }
+        guard let nodeRows, !nodeRows.isNodeWriter, !pendingIDs.isEmpty, fitNodeHalf(rows: pendingIDs.count) else { return false }
         let half = nodeRows.own + roundParity * nodeRowsHalfBytes
         pendingSignals.withUnsafeBufferPointer { rows in
             signals.withStoredBytes(of: rows) { half.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
@@ -426,7 +430,7 @@ public final class CorpusWriter {
         do {
             for (memberRank, memory) in nodeRows.members {
                 let count = reports[memberRank].rows
-                guard count > 0, count * storedRowBytes <= nodeRowsHalfBytes else { continue }
+                guard count > 0, fitNodeHalf(rows: count) else { continue }
                 let half = UnsafeRawBufferPointer(start: memory + roundParity * nodeRowsHalfBytes, count: count * storedRowBytes)
                 try signals.write(firstRows[memberRank]..<(firstRows[memberRank] + count), stored: half)
                 rowsWrittenAsNodeWriter += count

@@ -115,14 +115,13 @@ struct RoundBalance {
         let exact = (0..<ranks).map { share($0, finishing: hi) }
         var counts = exact.map { Int($0.rounded(.down)) }
         // Hand out what rounding down left over to the largest remainders (lower rank first on ties).
+        // Never negative: the floors sum to at most Σ exact, and that is within one of roundSize
+        // (bisection stops just above it), so whole counts cannot exceed roundSize.
         let remainder: [Double] = (0..<ranks).map { exact[$0] - Double(counts[$0]) }
         let order = (0..<ranks).sorted { a, b in remainder[a] != remainder[b] ? remainder[a] > remainder[b] : a < b }
         var left = roundSize - counts.reduce(0, +)
         while left > 0 {
             for r in order where left > 0 && counts[r] < cap { counts[r] += 1; left -= 1 }
-        }
-        while left < 0 {
-            for r in order.reversed() where left < 0 && counts[r] > 0 { counts[r] -= 1; left += 1 }
         }
         return counts
     }
