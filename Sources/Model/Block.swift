@@ -32,12 +32,14 @@ final class BlockActivations {
     let qkv = FloatBuffer(), probs = FloatBuffer(), rowScales = FloatBuffer(), attn = FloatBuffer()
     let mid = FloatBuffer()   // residual stream after the attention branch
     let ln2 = FloatBuffer(), mean2 = FloatBuffer(), rstd2 = FloatBuffer()
-    let hidden = FloatBuffer() // fc1 output (pre-GELU)
-    let cdf = FloatBuffer()    // Φ(hidden), kept only for a backward: its GELU' then needs one exp
-    var all: [FloatBuffer] { [ln1, mean1, rstd1, qkv, probs, rowScales, attn, mid, ln2, mean2, rstd2, hidden, cdf] }
+    /// fc1 output, then GELU of it in place: (dropped-out) GELU is what fc2 reads, also in its
+    /// weight gradient; the pre-activation itself is not needed once geluDerivative is kept.
+    let hidden = FloatBuffer()
+    let geluDerivative = FloatBuffer()   // GELU'(fc1 output), kept only for a backward
+    var all: [FloatBuffer] { [ln1, mean1, rstd1, qkv, probs, rowScales, attn, mid, ln2, mean2, rstd2, hidden, geluDerivative] }
 
     func reserve(rows: Int, dim: Int, hiddenDim: Int, probs probsCount: Int, rowScales rowScaleCount: Int, forBackward: Bool) {
-        if forBackward { cdf.reserve(rows * hiddenDim) }
+        if forBackward { geluDerivative.reserve(rows * hiddenDim) }
         ln1.reserve(rows * dim); mean1.reserve(rows); rstd1.reserve(rows)
         qkv.reserve(rows * 3 * dim); probs.reserve(probsCount); rowScales.reserve(rowScaleCount)
         attn.reserve(rows * dim)
@@ -53,7 +55,7 @@ final class TransformerStack {
     /// Residual stream: streams[l] is block l's input; streams[depth] the output.
     private var streams: [FloatBuffer] = []
     // Scratch shared by all blocks.
-    private let geluOut = FloatBuffer(), dHidden = FloatBuffer(), dBranch = FloatBuffer()
+    private let dHidden = FloatBuffer(), dBranch = FloatBuffer()
     private let dqkv = FloatBuffer(), dProbs = FloatBuffer()
     /// Dropout scratch: a branch output before it joins the residual, and the masked gradient.
     private let branchOut = FloatBuffer(), dMasked = FloatBuffer()
@@ -120,7 +122,6 @@ final class TransformerStack {
                       rowScales: batch * heads * tokens, forBackward: keepActivations)
         }
         for s in streams[0..<streamCount] { s.reserve(rows * dim) }
-        if keepActivations { geluOut.reserve(rows * hiddenDim) }   // forward-only applies GELU in place
         activeDropout = keepActivations && (dropout?.rate ?? 0) > 0 ? dropout : nil
         if activeDropout != nil { branchOut.reserve(rows * dim) }
         return streams[0].pointer
@@ -241,9 +242,9 @@ final class TransformerStack {
         layerNormForward(out: ln2, mean: a.mean2.pointer + r0, rstd: a.rstd2.pointer + r0, x: mid,
                          weight: w + p.norm2Weight, bias: w + p.norm2Bias, rows: outRows, dim: dim)
         linearForward(hidden, ln2, w + p.fc1, rows: outRows, inFeatures: dim, outFeatures: hd)
-        let activated = keptActivations ? geluOut.pointer + r0 * hd : hidden
+        let activated = hidden   // GELU in place (see BlockActivations.hidden)
         if keptActivations {
-            geluForwardKeepingCDF(out: activated, cdf: a.cdf.pointer + r0 * hd, h: hidden, count: outRows * hd)
+            geluForwardKeepingDerivative(out: activated, derivative: a.geluDerivative.pointer + r0 * hd, h: hidden, count: outRows * hd)
         } else {
             geluForward(out: activated, h: hidden, count: outRows * hd)
         }
@@ -309,7 +310,8 @@ final class TransformerStack {
         let top = selectedTokens(l)
         let (shape, r0, rows, c0, outRows) = tileGeometry(l, samples)
         let m = shape.queries, s0 = samples.lowerBound, hd = hiddenDim
-        let dx = dxAll + r0 * dim, dh = dHidden.pointer + r0 * hd, gOut = geluOut.pointer + r0 * hd
+        let dx = dxAll + r0 * dim, dh = dHidden.pointer + r0 * hd
+        let activated = UnsafePointer(a.hidden.pointer + r0 * hd)   // D₁(GELU), as fc2 read it
         let dy = top == nil ? dx : dTop.pointer + c0 * dim
         let dBr = dBranch.pointer + r0 * dim
         let saved = savedAttention(a, s0: s0, queries: m)
@@ -326,10 +328,8 @@ final class TransformerStack {
         }
         sgemm(false, false, outRows, hd, dim, 1, dyBranch, dim, w + p.fc2, hd, 0, dh, hd)
         if let drop { dropoutBackward(dh, samples: samples, perSample: perSampleRows * hd, mask: drop.at(site: 3 * l + 1)) }
-        geluBackwardFromCDF(dh: dh, h: a.hidden.pointer + r0 * hd, cdf: a.cdf.pointer + r0 * hd, recomputed: gOut, count: outRows * hd)
-        // fc2's input was D₁(GELU): mask the recomputed GELU the same way for its weight gradient.
-        if let drop { dropoutForward(gOut, samples: samples, perSample: perSampleRows * hd, mask: drop.at(site: 3 * l + 1)) }
-        sgemm(true, false, dim, hd, outRows, 1, dyBranch, dim, gOut, hd, 1, g + p.fc2, hd)
+        geluBackward(dh: dh, derivative: a.geluDerivative.pointer + r0 * hd, count: outRows * hd)
+        sgemm(true, false, dim, hd, outRows, 1, dyBranch, dim, activated, hd, 1, g + p.fc2, hd)
         linearBackward(dInput: dBr, dWeight: g + p.fc1, dOut: dh, input: a.ln2.pointer + r0 * dim,
                        weight: w + p.fc1, rows: outRows, inFeatures: dim, outFeatures: hd)
         layerNormBackward(dx: dy, dWeight: g + p.norm2Weight, dBias: g + p.norm2Bias, dOut: dBr,
@@ -373,7 +373,7 @@ final class TransformerStack {
 
     /// Bytes of activation and scratch memory currently reserved.
     var reservedBytes: Int {
-        totalBytes(activations.flatMap { $0.all } + streams + [geluOut, dHidden, dBranch, dqkv, dProbs, branchOut, dMasked]
+        totalBytes(activations.flatMap { $0.all } + streams + [dHidden, dBranch, dqkv, dProbs, branchOut, dMasked]
                    + [topQueries, topOutput, dTop, dTopQueries] + gradientSlabs)
     }
 }

@@ -22,6 +22,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Run this many JEPA steps of vit-xs and report RSS drift (0 = skip).") var rssSteps = 0
     @Option(help: "Micro-batch for the RSS drift run (default: the largest of --batches).") var rssBatch: Int?
     @Option(help: .hidden) var dump: String?
+    @Flag(help: "Only time the GELU kernels (ns per element, in L2 and beyond it) next to plain memory streams.") var gelu = false
     @Option(help: "JEPA masks of the timed step: shared (one for the batch, as bench/torch_reference.py by default) or per-sample (the trainer's default).")
     var masks: MaskMode = .shared
 
@@ -29,6 +30,7 @@ struct Bench: ParsableCommand {
         let configList = try configs.split(separator: ",").map { try ViTConfig.parse(String($0)) }
         let batchList = try parseInts(batches, "--batches"), threadList = try parseInts(threads, "--threads")
         if let dump { try writeDump(directory: dump, config: configList.first ?? .vitXS, threads: threadList.first ?? 1); return }
+        if gelu { printGELUTimings(); return }
         let patches = samples / 25
         guard context > 0 && context < patches else { throw ValidationError("--context must be in 1..<\(patches)") }
         let bench = EngineBenchmark(samples: samples, forwardSamples: forwardSamples, repeats: repeats)
@@ -97,6 +99,18 @@ struct Bench: ParsableCommand {
             let label = phase.name.padding(toLength: 32, withPad: " ", startingAt: 0)
             print("  " + label + String(format: " %8.1f ms %8.1f GFLOP/s", phase.seconds * 1e3,
                                         Double(batch) * phase.flopsPerSample / phase.seconds / 1e9))
+        }
+    }
+
+    /// `--gelu`: 64 KB stays in L2; 402 × 768 is a vit-xs MLP tile (1.2 MB per buffer).
+    func printGELUTimings() {
+        print("GELU kernels, CPU ns per element, best of \(repeats) (1 thread; shared machine)")
+        let counts = [16_384, 402 * 768]
+        let timings = EngineBenchmark.geluKernelTimings(elementCounts: counts, repeats: repeats)
+        print("kernel".padding(toLength: 44, withPad: " ", startingAt: 0) + counts.map { String(format: "%12d", $0) }.joined())
+        for name in timings.filter({ $0.elements == counts[0] }).map(\.name) {
+            let row = counts.map { count in timings.first { $0.name == name && $0.elements == count }!.nanosecondsPerElement }
+            print(name.padding(toLength: 44, withPad: " ", startingAt: 0) + row.map { String(format: "%12.3f", $0) }.joined())
         }
     }
 

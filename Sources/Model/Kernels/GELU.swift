@@ -1,9 +1,10 @@
-// Exact (erf) GELU, vectorized with normalCDF16 (max relative error vs Double erf-GELU < 1e-6,
-// see KernelMathTests). A forward-only pass keeps nothing; a forward followed by a backward keeps
-// Φ(h) next to the pre-activation h, so the backward needs one exp per element for GELU' and
-// recomputes GELU(h) = h · Φ(h) for the fc2 weight gradient instead of storing it.
+// Exact (erf) GELU, vectorized with normalCDFAndGaussian16 (max relative error vs Double
+// erf-GELU < 1e-6, see KernelMathTests). A forward-only pass keeps nothing. A forward followed by
+// a backward keeps GELU(h) in place of h and GELU'(h) next to it: the one exp that gives Φ also
+// gives φ, so the derivative costs two more operations there, and the backward is a product that
+// never touches h (it has no other reader) and needs no recomputed GELU for the fc2 gradient.
 
-/// out[i] = GELU(h[i]) for `count` elements.
+/// out[i] = GELU(h[i]) for `count` elements; `out` may be `h`.
 func geluForward(out: UnsafeMutablePointer<Float>, h: UnsafePointer<Float>, count: Int) {
     var i = 0
     while i + 16 <= count { let x = load16(h + i); store16(x * normalCDF16(x), out + i); i += 16 }
@@ -14,37 +15,24 @@ func geluForward(out: UnsafeMutablePointer<Float>, h: UnsafePointer<Float>, coun
     }
 }
 
-/// Forward that also keeps Φ(h) for a cheaper backward (geluBackwardFromCDF): out = h · Φ(h).
-func geluForwardKeepingCDF(out: UnsafeMutablePointer<Float>, cdf: UnsafeMutablePointer<Float>,
-                           h: UnsafePointer<Float>, count: Int) {
+/// Forward for a backward: out = GELU(h) = h · Φ(h), derivative = GELU'(h) = Φ(h) + h · φ(h).
+/// `out` may be `h` (the training stack overwrites the pre-activation).
+func geluForwardKeepingDerivative(out: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>,
+                                  h: UnsafePointer<Float>, count: Int) {
+    @inline(__always) func both(_ x: F16) -> (gelu: F16, derivative: F16) {
+        let (c, gaussian) = normalCDFAndGaussian16(x)
+        return (x * c, c.addingProduct(x * gaussian, 0.398_942_280_401_432_7))   // φ = g / √(2π)
+    }
     var i = 0
-    while i < count {
-        let n = min(16, count - i)
-        let x = n == 16 ? load16(h + i) : loadPartial(h + i, n, fill: 0)
-        let c = normalCDF16(x)
-        if n == 16 { store16(x * c, out + i); store16(c, cdf + i) } else { storePartial(x * c, out + i, n); storePartial(c, cdf + i, n) }
-        i += 16
+    while i + 16 <= count { let (g, d) = both(load16(h + i)); store16(g, out + i); store16(d, derivative + i); i += 16 }
+    if i < count {
+        let n = count - i
+        let (g, d) = both(loadPartial(h + i, n, fill: 0))
+        storePartial(g, out + i, n); storePartial(d, derivative + i, n)
     }
 }
 
-/// Backward from the kept Φ(h): dh[i] ·= Φ + h · φ(h); writes GELU(h) = h · Φ to `recomputed`.
-/// One exp per element instead of the erfc evaluation (division, polynomial, exp) plus an exp.
-func geluBackwardFromCDF(dh: UnsafeMutablePointer<Float>, h: UnsafePointer<Float>, cdf: UnsafePointer<Float>,
-                         recomputed: UnsafeMutablePointer<Float>, count: Int) {
-    let invSqrt2Pi: Float = 0.398_942_280_401_432_7
-    var i = 0
-    while i < count {
-        let n = min(16, count - i)
-        let x = n == 16 ? load16(h + i) : loadPartial(h + i, n, fill: 0)
-        let c = n == 16 ? load16(cdf + i) : loadPartial(cdf + i, n, fill: 0)
-        let sq = x * x
-        let gauss = exp16(sq * -0.5, (-sq).addingProduct(x, x) * -0.5)   // exp(-x²/2), x² split exactly
-        let derivative = c.addingProduct(x * gauss, invSqrt2Pi)
-        if n == 16 {
-            store16(load16(dh + i) * derivative, dh + i); store16(x * c, recomputed + i)
-        } else {
-            storePartial(loadPartial(dh + i, n, fill: 0) * derivative, dh + i, n); storePartial(x * c, recomputed + i, n)
-        }
-        i += 16
-    }
+/// Backward from the kept derivative: dh[i] ·= GELU'(h[i]).
+func geluBackward(dh: UnsafeMutablePointer<Float>, derivative: UnsafePointer<Float>, count: Int) {
+    for i in 0..<count { dh[i] *= derivative[i] }
 }

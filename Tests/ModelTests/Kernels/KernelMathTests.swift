@@ -22,6 +22,26 @@ final class KernelMathTests: XCTestCase {
         XCTAssertLessThan(worst, 1e-6, "max relative GELU error \(worst)")
     }
 
+    /// The kept derivative GELU'(x) = Φ(x) + x·φ(x) vs Double on the same grid. Its two terms cancel
+    /// near x ≈ -0.75 (GELU's minimum), so the error is measured against their magnitudes,
+    /// Φ + |x|·φ: < 1e-6 of that (measured 4.3e-7). The GELU it writes alongside must be
+    /// geluForward's, bit for bit.
+    func testGELUDerivativeError() {
+        let n = 200_001
+        let xs = (0..<n).map { Float(-10 + 20 * Double($0) / Double(n - 1)) } + [0, 1e-6, -1e-6, 1e-3, -1e-3, -0.7518, -12, 12]
+        var out = [Float](repeating: 0, count: xs.count), kept = out, derivative = out
+        geluForward(out: &out, h: xs, count: xs.count)
+        geluForwardKeepingDerivative(out: &kept, derivative: &derivative, h: xs, count: xs.count)
+        XCTAssertEqual(kept, out)
+        var worst = 0.0
+        for (i, x) in xs.enumerated() {
+            let xd = Double(x)
+            let cdf = 0.5 * erfc(-xd / 2.0.squareRoot()), density = Foundation.exp(-xd * xd / 2) / (2 * Double.pi).squareRoot()
+            worst = max(worst, abs(Double(derivative[i]) - (cdf + xd * density)) / (cdf + abs(xd) * density))
+        }
+        XCTAssertLessThan(worst, 1e-6, "max GELU' error relative to Φ + |x|φ: \(worst)")
+    }
+
     func testExpAccuracy() {
         var worst = 0.0
         var x = Float(-80)
