@@ -83,7 +83,7 @@ int main(int argc, char **argv) {
     const int tokens = argc > 1 ? atoi(argv[1]) : 201;       // 201 = 10-s crop, 51 = 2.5-s crop
     const int tileRows = argc > 2 ? atoi(argv[2]) : 512;
     const int repeats = argc > 3 ? atoi(argv[3]) : 200;
-    const int dim = 192, heads = 4, hd = dim / heads, hidden = 4 * dim;
+    const int dim = argc > 4 ? atoi(argv[4]) : 192, heads = 4, hd = dim / heads, hidden = 4 * dim;   // 96: the vit-xs predictor
     const int samples = tileRows / tokens > 0 ? tileRows / tokens : 1, rows = samples * tokens;
     float *x = randomMatrix((size_t)rows * dim), *qkv = randomMatrix((size_t)rows * 3 * dim);
     float *attn = randomMatrix((size_t)rows * dim), *h = randomMatrix((size_t)rows * hidden);
