@@ -36,6 +36,5 @@ static inline MPI_Errhandler shim_MPI_ERRORS_RETURN(void) { return MPI_ERRORS_RE
 static inline int shim_MPI_MAX_ERROR_STRING(void) { return MPI_MAX_ERROR_STRING; }
 static inline int shim_MPI_COMM_TYPE_SHARED(void) { return MPI_COMM_TYPE_SHARED; }
 static inline int shim_MPI_MODE_NOCHECK(void) { return MPI_MODE_NOCHECK; }
-static inline MPI_Win shim_MPI_WIN_NULL(void) { return MPI_WIN_NULL; }
 
 #endif
