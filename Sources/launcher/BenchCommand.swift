@@ -47,29 +47,39 @@ struct Bench: ParsableCommand {
             // the step look faster than the GEMMs (the % below would exceed 100).
             let first = bench.sgemmRate(), second = bench.sgemmRate()
             let sgemm = (wall: max(first.wall, second.wall), cpu: max(first.cpu, second.cpu))
-            print(String(format: "\nthreads %d: sgemm 6432x576x192 = %.1f GFLOP/s wall, %.1f GFLOP/s cpu", t, sgemm.wall / 1e9, sgemm.cpu / 1e9))
+            print(String(format: "\nthreads %d: sgemm 6432x576x192 = %.1f GFLOP/s wall, %.1f GFLOP/s cpu (best of %d windows of 5 products)",
+                         t, sgemm.wall / 1e9, sgemm.cpu / 1e9, max(3, repeats * 3)))
+            print("step %sgemm: against the same sgemm timed in alternation with the steps, one window of a step's length before each; (short): against the line above")
             if phases, let config = configList.first, let batch = batchList.first { printPhases(bench, config: config, batch: batch, mask: mask) }
-            print("config   batch | step wall/s   cpu/s  GFLOP/s %sgemm | fwd batch  wall/s    cpu/s  GFLOP/s %sgemm")
+            print("config   batch | step wall/s   cpu/s  GFLOP/s %sgemm (short) | fwd batch  wall/s    cpu/s  GFLOP/s %sgemm")
             for config in configList {
                 for batch in batchList {
-                    let r = masks == .shared ? bench.stepSeconds(config: config, batch: batch, mask: mask)
-                        : bench.stepSeconds(config: config, masks: EngineBenchmark.fixedMasks(patches: patches, context: context, batch: batch))
+                    let stepMasks = masks == .shared ? Array(repeating: JEPAMask(contextIndices: mask.context, targetIndices: mask.target), count: batch)
+                        : EngineBenchmark.fixedMasks(patches: patches, context: context, batch: batch)
+                    let (r, paired) = bench.stepSecondsAndReference(config: config, masks: stepMasks, alternating: true)
+                    let stepSGEMM = paired ?? sgemm
                     let fb = batch * forwardBatchFactor
                     let f = bench.forwardSeconds(config: config, batch: fb)
                     let stepFlops = FLOPCount.jepaStep(config, patches: patches, context: mask.context.count, targets: mask.target.count)
                     let fwdFlops = FLOPCount.encoderForward(config, patches: fwdPatches)
                     let stepWall = Double(batch) / r.wall, stepCPU = t == 1 ? Double(batch) / r.cpu : .nan
                     let fwdWall = Double(fb) / f.wall, fwdCPU = t == 1 ? Double(fb) / f.cpu : .nan
-                    // % of sgemm: wall against wall (cpu against cpu at 1 thread, the quieter pair).
-                    let stepPct = t == 1 ? 100 * stepCPU * stepFlops / sgemm.cpu : 100 * stepWall * stepFlops / sgemm.wall
-                    let fwdPct = t == 1 ? 100 * fwdCPU * fwdFlops / sgemm.cpu : 100 * fwdWall * fwdFlops / sgemm.wall
-                    print(String(format: "%-7@ %6d | %10.2f %7.2f %8.1f %5.0f%% | %9d %7.1f %8.1f %8.1f %5.0f%%",
+                    // % of sgemm: wall against wall (cpu against cpu at 1 thread, the quieter pair). The
+                    // step's against the reference timed in alternation with it (same count of
+                    // windows of a step's length); in brackets against the short-window reference above.
+                    func percent(_ wall: Double, _ cpu: Double, _ flops: Double, _ ref: (wall: Double, cpu: Double)) -> Double {
+                        t == 1 ? 100 * cpu * flops / ref.cpu : 100 * wall * flops / ref.wall
+                    }
+                    let stepPct = percent(stepWall, stepCPU, stepFlops, stepSGEMM)
+                    let stepShortPct = percent(stepWall, stepCPU, stepFlops, sgemm)
+                    let fwdPct = percent(fwdWall, fwdCPU, fwdFlops, sgemm)
+                    print(String(format: "%-7@ %6d | %10.2f %7.2f %8.1f %5.0f%% (%2.0f%%) | %9d %7.1f %8.1f %8.1f %5.0f%%",
                                  config.name as NSString, batch, stepWall, stepCPU, (t == 1 ? stepCPU : stepWall) * stepFlops / 1e9, stepPct,
-                                 fb, fwdWall, fwdCPU, (t == 1 ? fwdCPU : fwdWall) * fwdFlops / 1e9, fwdPct))
+                                 stepShortPct, fb, fwdWall, fwdCPU, (t == 1 ? fwdCPU : fwdWall) * fwdFlops / 1e9, fwdPct))
                     if machine {
-                        print(String(format: "RESULT ecg-dist %@ batch %d threads %d step_wall %.3f step_cpu %.3f fwd_batch %d fwd_wall %.3f fwd_cpu %.3f sgemm_wall %.2f sgemm_cpu %.2f step_gflop %.4f masks %@",
+                        print(String(format: "RESULT ecg-dist %@ batch %d threads %d step_wall %.3f step_cpu %.3f fwd_batch %d fwd_wall %.3f fwd_cpu %.3f sgemm_wall %.2f sgemm_cpu %.2f step_gflop %.4f masks %@ step_sgemm_wall %.2f step_sgemm_cpu %.2f",
                                      config.name as NSString, batch, t, stepWall, stepCPU, fb, fwdWall, fwdCPU, sgemm.wall / 1e9, sgemm.cpu / 1e9,
-                                     stepFlops / 1e9, masks.rawValue as NSString))
+                                     stepFlops / 1e9, masks.rawValue as NSString, stepSGEMM.wall / 1e9, stepSGEMM.cpu / 1e9))
                     }
                 }
             }

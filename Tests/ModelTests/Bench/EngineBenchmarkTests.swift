@@ -18,4 +18,23 @@ final class EngineBenchmarkTests: XCTestCase {
         let seconds = bench.stepSeconds(config: config, batch: 2, mask: EngineBenchmark.fixedMask(patches: 10, context: 4))
         XCTAssertTrue(seconds.wall > 0 && seconds.cpu > 0)
     }
+
+    /// The alternating timing runs the body once to warm up and once per repeat, a reference
+    /// window before each, and sizes the windows to the body: a body of ~8 products gets a
+    /// reference rate within a factor of 3 of the short-window one (both time the same product).
+    func testAlternatingTimingPairsEachRunWithAReferenceWindow() {
+        let bench = EngineBenchmark(samples: 250, forwardSamples: 250, repeats: 2)
+        let product = ReferenceSGEMM()
+        var runs = 0
+        let r = bench.timeAlternatingWithReference { runs += 1; product.run(8) }
+        XCTAssertEqual(runs, 3)
+        XCTAssertTrue(r.seconds.wall > 0 && r.seconds.cpu > 0)
+        let short = bench.sgemmRate()
+        for (paired, reference) in [(r.sgemm.wall, short.wall), (r.sgemm.cpu, short.cpu)] {
+            XCTAssertTrue(paired.isFinite && paired > reference / 3 && paired < reference * 3, "\(paired) vs \(reference)")
+        }
+        // The body is the reference product itself: its own rate agrees with the paired window's.
+        let bodyRate = 8 * product.flops / r.seconds.cpu
+        XCTAssertTrue(bodyRate > r.sgemm.cpu / 3 && bodyRate < r.sgemm.cpu * 3)
+    }
 }
