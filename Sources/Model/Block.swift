@@ -77,6 +77,8 @@ final class TransformerStack {
     /// queries, output and their gradients get compact [batch·selected, ·] buffers of their own.
     private(set) var outputTokens: [[Int]]?
     private let topQueries = FloatBuffer(), topOutput = FloatBuffer()
+    /// One attention score tile (tokens × tokens) per thread, reused by every (sample, head).
+    private let scoreTiles = FloatBuffer()
     private let dTop = FloatBuffer(), dTopQueries = FloatBuffer()
 
     init(layout: inout ParameterLayout, prefix: String, depth: Int, dim: Int, heads: Int, mlpRatio: Int) {
@@ -118,7 +120,7 @@ final class TransformerStack {
         let streamCount = keepActivations ? depth + 1 : 1
         while streams.count < streamCount { streams.append(FloatBuffer()) }
         for a in activations[0..<setCount] {
-            a.reserve(rows: rows, dim: dim, hiddenDim: hiddenDim, probs: batch * heads * tokens * tokens,
+            a.reserve(rows: rows, dim: dim, hiddenDim: hiddenDim, probs: keepActivations ? batch * heads * tokens * tokens : 0,
                       rowScales: batch * heads * tokens, forBackward: keepActivations)
         }
         for s in streams[0..<streamCount] { s.reserve(rows * dim) }
@@ -145,9 +147,11 @@ final class TransformerStack {
     /// With several threads each takes a contiguous range of samples through every block: all
     /// work of a block forward is per sample, so there is no join until the end.
     func forward(weights w: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
-        parallelChunks(batch) { _, samples in
+        scoreTiles.reserve(parallelChunkCount(batch) * tokens * tokens)
+        parallelChunks(batch) { chunk, samples in
+            let scores = scoreTiles.pointer + chunk * tokens * tokens
             for tile in sampleTiles(samples) {
-                for l in blocks.indices { forwardBlock(l, weights: w, samples: tile) }
+                for l in blocks.indices { forwardBlock(l, weights: w, samples: tile, scores: scores) }
             }
         }
         return outputStream
@@ -200,7 +204,8 @@ final class TransformerStack {
         }
     }
 
-    private func forwardBlock(_ l: Int, weights w: UnsafePointer<Float>, samples: Range<Int>) {
+    /// `scores`: this thread's attention score tile (see Kernels/Attention.swift).
+    private func forwardBlock(_ l: Int, weights w: UnsafePointer<Float>, samples: Range<Int>, scores: UnsafeMutablePointer<Float>) {
         let p = blocks[l], a = activations[keptActivations ? l : 0]
         // Everything after the attention core runs on output rows only: outRows rows from r0 on
         // (all rows, or a selected last block's packed rows, see `outputTokens`).
@@ -221,8 +226,8 @@ final class TransformerStack {
         // The attention kernel indexes by sample b (out row b·m, probs tile b·heads·m·n): shift
         // the bases so this thread's samples land at its own rows r0… / tiles s0·heads·n·n….
         let saved = savedAttention(a, s0: s0, queries: m)
-        attentionForward(out: attn - c0 * dim, probs: saved.probs, rowScales: saved.rowScales,
-                         qkv: a.qkv.pointer, queryRows: queryRows, shape: shape, samples: samples)
+        attentionForward(out: attn - c0 * dim, probs: keptActivations ? saved.probs : nil, rowScales: saved.rowScales,
+                         scores: scores, qkv: a.qkv.pointer, queryRows: queryRows, shape: shape, samples: samples)
         // mid = x + attn · projᵀ: copy the residual, then let the GEMM accumulate with beta 1. A
         // forward-only block on all rows accumulates into x itself (x == y, nothing reads x again),
         // and applies GELU in place: two copies fewer and half the MLP's cache footprint.
@@ -373,7 +378,7 @@ final class TransformerStack {
 
     /// Bytes of activation and scratch memory currently reserved.
     var reservedBytes: Int {
-        totalBytes(activations.flatMap { $0.all } + streams + [dHidden, dBranch, dqkv, dProbs, branchOut, dMasked]
+        totalBytes(activations.flatMap { $0.all } + streams + [dHidden, dBranch, dqkv, dProbs, branchOut, dMasked, scoreTiles]
                    + [topQueries, topOutput, dTop, dTopQueries] + gradientSlabs)
     }
 }

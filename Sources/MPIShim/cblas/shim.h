@@ -1,6 +1,7 @@
 #ifndef ECG_DIST_CBLAS_SHIM_H
 #define ECG_DIST_CBLAS_SHIM_H
-// OpenBLAS (pthread build). Only BLAS lives here, so Model can use it without knowing MPI exists.
+// OpenBLAS (pthread build), and the one memory primitive Swift cannot express (streaming stores).
+// Only these live here, so Model can use them without knowing MPI exists.
 #include <cblas.h>
 
 // openblas_set_num_threads is a plain function but lives behind a config header on some distros;
@@ -8,6 +9,24 @@
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
 char *openblas_get_corename(void);
+
+// dst[0..<n] = src[0..<n] with non-temporal (streaming) stores: the destination lines go to memory
+// without first being read into the cache (no read-for-ownership) and without evicting what the
+// cache holds. For activations saved for a backward pass that comes much later (attention scores).
+// The closing fence orders the weakly-ordered streaming stores before anything this thread does
+// next, e.g. the join that lets another thread read them.
+typedef float shim_float4 __attribute__((vector_size(16)));
+static inline void shim_stream_copy_floats(float *dst, const float *src, long n) {
+    long i = 0;
+    while (i < n && ((unsigned long)(dst + i) & 15)) { dst[i] = src[i]; i++; }
+    for (; i + 4 <= n; i += 4) {
+        shim_float4 v;
+        __builtin_memcpy(&v, src + i, sizeof v);
+        __builtin_nontemporal_store(v, (shim_float4 *)(dst + i));
+    }
+    for (; i < n; i++) dst[i] = src[i];
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
 
 static inline CBLAS_ORDER shim_cblas_row_major(void) { return CblasRowMajor; }
 static inline CBLAS_TRANSPOSE shim_cblas_no_trans(void) { return CblasNoTrans; }

@@ -5,6 +5,16 @@
 // queries, tokens] and each row's 1/ΣE [batch, heads, queries]. P = E / ΣE is never written:
 // the output rows are scaled after E·V (hd floats per row instead of n), and backward folds the
 // scale into its own elementwise pass. That drops one of softmax's three passes over the n×n tile.
+//
+// Where the scores live: each (sample, head) computes S, softmax and E·V in a tile of the calling
+// thread's own (`scores`, m×n floats: 161 KB at n = 201, so it stays in L2) and, when a backward
+// will follow, streams E from there to the saved buffer with non-temporal stores. Writing the
+// saved buffer directly (163 MB for the vit-xs predictor at batch 32) first pulled every line in
+// from memory to be overwritten, and a forward-only pass never needs E after E·V at all.
+// Outputs are zeroed once per sample (one contiguous memset) and every head's product accumulates
+// into them with beta = 1, instead of a zeroing pass per head over strided rows of hd floats.
+
+import CBLASShim
 
 /// Numerically stable softmax of each of `rows` rows of length `n`, in place.
 func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
@@ -69,27 +79,30 @@ struct AttentionShape {
 }
 
 /// out[b, t, h·hd ..] = softmax(Q Kᵀ · scale) V per (b, h) for b in `samples` (default: all);
-/// numerators [batch, heads, queries, tokens] and row scales [batch, heads, queries] saved (see
-/// the top of this file). Queries come from `qkv`, or from `queryRows` ([batch·queries, dim])
+/// row scales [batch, heads, queries] written, and numerators [batch, heads, queries, tokens]
+/// saved to `probs` unless it is nil (a forward-only pass; see the top of this file). `scores`
+/// is this thread's m×n tile. Queries come from `qkv`, or from `queryRows` ([batch·queries, dim])
 /// when given; `out` has one row per query. Pointers address the whole batch; runs on the
 /// calling thread.
-func attentionForward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
-                      rowScales: UnsafeMutablePointer<Float>,
+func attentionForward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>?,
+                      rowScales: UnsafeMutablePointer<Float>, scores p: UnsafeMutablePointer<Float>,
                       qkv: UnsafePointer<Float>, queryRows: UnsafePointer<Float>? = nil,
                       shape s: AttentionShape, samples: Range<Int>? = nil) {
     let n = s.tokens, m = s.queries, d = s.dim, hd = s.headDim
     let qStride = queryRows == nil ? 3 * d : d
     for b in samples ?? 0..<s.batch {
+        zeroRows(out + b * m * d, rows: m, columns: d, stride: d)
         for h in 0..<s.heads {
             let k = qkv + b * n * 3 * d + d + h * hd, v = k + d
             let q = queryRows.map { $0 + b * m * d + h * hd } ?? k - d
             let tile = (b * s.heads + h) * m
-            let p = probs + tile * n, inv = rowScales + tile
+            let inv = rowScales + tile
             sgemm(false, true, m, n, hd, s.scale, q, qStride, k, 3 * d, 0, p, n)
             softmaxNumerators(p, rows: m, n: n, inverseSums: inv)
             let o = out + b * m * d + h * hd
-            sgemm(false, false, m, hd, n, 1, p, n, v, 3 * d, 0, o, d)
+            sgemm(false, false, m, hd, n, 1, p, n, v, 3 * d, 1, o, d)
             for r in 0..<m { scaleRow(o + r * d, by: inv[r], count: hd) }
+            if let probs { shim_stream_copy_floats(probs + tile * n, p, m * n) }
         }
     }
 }
@@ -120,6 +133,13 @@ func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Fl
     let vectorEnd = n / 16 * 16
     let dScaled = scratch + m * n   // [m, hd]: rows of dO times the row scale
     for b in samples ?? 0..<s.batch {
+        // Zero this sample's gradient rows once; every head's products accumulate (beta = 1).
+        if let dQueryRows {
+            zeroRows(dQueryRows + b * m * d, rows: m, columns: d, stride: d)
+            zeroRows(dqkv + b * n * 3 * d + d, rows: n, columns: 2 * d, stride: 3 * d)
+        } else {
+            zeroRows(dqkv + b * n * 3 * d, rows: n, columns: 3 * d, stride: 3 * d)
+        }
         for h in 0..<s.heads {
             let k = qkv + b * n * 3 * d + d + h * hd, v = k + d
             let q = queryRows.map { $0 + b * m * d + h * hd } ?? k - d
@@ -133,7 +153,7 @@ func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Fl
                 (dScaled + r * hd).update(from: dO + r * d, count: hd)
                 scaleRow(dScaled + r * hd, by: inv[r], count: hd)
             }
-            sgemm(true, false, n, hd, m, 1, e, n, dScaled, hd, 0, dv, 3 * d)
+            sgemm(true, false, n, hd, m, 1, e, n, dScaled, hd, 1, dv, 3 * d)
             sgemm(false, true, m, n, hd, 1, dO, d, v, 3 * d, 0, scratch, n)
             // Softmax backward per row, P = inv·E: dS = P ⊙ (dP − Σ_j P·dP).
             for r in 0..<m {
@@ -151,8 +171,8 @@ func attentionBackward(dqkv: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Fl
                 while i < n { gr[i] = er[i] * sc * (gr[i] - dot); i += 1 }
             }
             // dQ = scale · dS K ; dK = scale · dSᵀ Q
-            sgemm(false, false, m, hd, n, s.scale, scratch, n, k, 3 * d, 0, dq, qStride)
-            sgemm(true, false, n, hd, m, s.scale, scratch, n, q, qStride, 0, dk, 3 * d)
+            sgemm(false, false, m, hd, n, s.scale, scratch, n, k, 3 * d, 1, dq, qStride)
+            sgemm(true, false, n, hd, m, s.scale, scratch, n, q, qStride, 1, dk, 3 * d)
         }
     }
 }

@@ -69,20 +69,26 @@ final class GradKernelTests: XCTestCase {
         let qkvCount = rows * 3 * shape.dim
         let qkv = GradCheck.pointer(GradCheck.randomArray(qkvCount, seed: 10))
         let r = GradCheck.randomArray(rows * shape.dim, seed: 11)
-        var out = [Float](repeating: 0, count: rows * shape.dim), probs = [Float](repeating: 0, count: shape.probsCount)
+        // Outputs start as NaN: the kernels must overwrite them, not accumulate into them.
+        var out = [Float](repeating: .nan, count: rows * shape.dim), probs = [Float](repeating: .nan, count: shape.probsCount)
         var rowScales = [Float](repeating: 0, count: shape.rowScaleCount)
+        var scores = [Float](repeating: .nan, count: shape.queries * shape.tokens)
         func loss() -> Double {
-            attentionForward(out: &out, probs: &probs, rowScales: &rowScales, qkv: qkv, shape: shape)
+            attentionForward(out: &out, probs: &probs, rowScales: &rowScales, scores: &scores, qkv: qkv, shape: shape)
             return GradCheck.weightedSum(out, r)
         }
         _ = loss()
+        // A forward-only call (nothing saved) gives the same output, bit for bit.
+        var outOnly = [Float](repeating: .nan, count: out.count)
+        attentionForward(out: &outOnly, probs: nil, rowScales: &rowScales, scores: &scores, qkv: qkv, shape: shape)
+        XCTAssertEqual(outOnly, out)
         // Saved numerators times their row scale are distributions, the largest numerator is 1.
         for row in 0..<(shape.probsCount / shape.tokens) {
             let numerators = probs[row * shape.tokens..<(row + 1) * shape.tokens]
             XCTAssertEqual(numerators.reduce(0, +) * rowScales[row], 1, accuracy: 1e-5)
             XCTAssertEqual(numerators.max()!, 1, accuracy: 1e-6)
         }
-        var dqkv = [Float](repeating: 0, count: qkvCount)
+        var dqkv = [Float](repeating: .nan, count: qkvCount)
         var scratch = [Float](repeating: 0, count: shape.tokens * (shape.tokens + shape.headDim))
         attentionBackward(dqkv: &dqkv, dOut: r, probs: probs, rowScales: rowScales, qkv: qkv, scratch: &scratch, shape: shape)
         XCTAssertLessThan(GradCheck.maxRelativeError(values: qkv, analytic: dqkv, indices: Array(0..<qkvCount), loss: loss), tolerance)
