@@ -9,8 +9,8 @@
 // Where the scores live: each (sample, head) computes S, softmax and E·V in a tile of the calling
 // thread's own (`scores`, m×n floats: 161 KB at n = 201, so it stays in L2) and, when a backward
 // will follow, streams E from there to the saved buffer with non-temporal stores. Writing the
-// saved buffer directly (163 MB for the vit-xs predictor at batch 32) first pulled every line in
-// from memory to be overwritten, and a forward-only pass never needs E after E·V at all.
+// saved buffer directly (161 MB per step for the vit-xs predictor at batch 32) first pulled every
+// line in from memory to be overwritten, and a forward-only pass never needs E after E·V at all.
 // Outputs are zeroed once per sample (one contiguous memset) and every head's product accumulates
 // into them with beta = 1, instead of a zeroing pass per head over strided rows of hd floats.
 
