@@ -54,10 +54,7 @@ struct Bench: ParsableCommand {
             print("config   batch | step wall/s   cpu/s  GFLOP/s %sgemm (short) | fwd batch  wall/s    cpu/s  GFLOP/s %sgemm")
             for config in configList {
                 for batch in batchList {
-                    let stepMasks = masks == .shared ? Array(repeating: JEPAMask(contextIndices: mask.context, targetIndices: mask.target), count: batch)
-                        : EngineBenchmark.fixedMasks(patches: patches, context: context, batch: batch)
-                    let (r, paired) = bench.stepSecondsAndReference(config: config, masks: stepMasks, alternating: true)
-                    let stepSGEMM = paired ?? sgemm
+                    let (r, stepSGEMM) = bench.stepSecondsWithReference(config: config, masks: stepMasks(patches: patches, context: context, batch: batch))
                     let fb = batch * forwardBatchFactor
                     let f = bench.forwardSeconds(config: config, batch: fb)
                     let stepFlops = FLOPCount.jepaStep(config, patches: patches, context: mask.context.count, targets: mask.target.count)
@@ -124,15 +121,18 @@ struct Bench: ParsableCommand {
         }
     }
 
+    /// The timed step's masks per --masks: one fixed mask for the batch, or one per sample.
+    func stepMasks(patches: Int, context: Int, batch: Int) -> [JEPAMask] {
+        masks == .shared ? EngineBenchmark.sharedMasks(EngineBenchmark.fixedMask(patches: patches, context: context), batch: batch)
+            : EngineBenchmark.fixedMasks(patches: patches, context: context, batch: batch)
+    }
+
     /// `--dump DIR` (hidden): one JEPA step for bench/torch_reference.py (see ReferenceDump), with the
     /// engine on the first of --threads, so the parallel path is cross-checked too.
     func writeDump(directory: String, config: ViTConfig, threads: Int) throws {
         EngineThreads.set(threads)
         let patches = samples / config.patchSize
-        let mask = EngineBenchmark.fixedMask(patches: patches, context: min(context, patches - 1))
-        let shared = JEPAMask(contextIndices: mask.context, targetIndices: mask.target)
-        let stepMasks = masks == .shared ? Array(repeating: shared, count: 3)
-            : EngineBenchmark.fixedMasks(patches: patches, context: min(context, patches - 1), batch: 3)
+        let stepMasks = stepMasks(patches: patches, context: min(context, patches - 1), batch: 3)
         let loss = try ReferenceDump.write(directory: directory, config: config, samples: samples, masks: stepMasks)
         print("wrote JEPA step dump (\(config.name), batch 3, \(masks.rawValue) masks, \(threads) thread(s), loss \(loss)) to \(directory)")
     }

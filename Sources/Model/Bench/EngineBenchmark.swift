@@ -92,33 +92,38 @@ public struct EngineBenchmark {
         return (run, (flops / ref.wall, flops / ref.cpu))
     }
 
+    /// One mask shared by all `batch` samples (the default of bench and bench/torch_reference.py).
+    public static func sharedMasks(_ mask: (context: [Int], target: [Int]), batch: Int) -> [JEPAMask] {
+        Array(repeating: JEPAMask(contextIndices: mask.context, targetIndices: mask.target), count: batch)
+    }
+
     /// Best seconds per JEPA step (wall, CPU), after one warm-up step.
     public func stepSeconds(config: ViTConfig, batch: Int, mask: (context: [Int], target: [Int])) -> (wall: Double, cpu: Double) {
-        let shared = JEPAMask(contextIndices: mask.context, targetIndices: mask.target)
-        return stepSeconds(config: config, masks: Array(repeating: shared, count: batch))
+        stepSeconds(config: config, masks: Self.sharedMasks(mask, batch: batch))
     }
 
     /// The same with a mask per sample (`masks.count` samples).
     public func stepSeconds(config: ViTConfig, masks: [JEPAMask]) -> (wall: Double, cpu: Double) {
-        stepSecondsAndReference(config: config, masks: masks, alternating: false).seconds
+        let step = jepaStep(config: config, masks: masks)
+        step()
+        return Self.timeBest(repeats, step)
     }
 
-    /// The same, with `alternating` the reference sgemm rate timed in alternation with the steps
-    /// (see timeAlternatingWithReference), else sgemm is nil.
-    public func stepSecondsAndReference(config: ViTConfig, masks: [JEPAMask], alternating: Bool)
-        -> (seconds: (wall: Double, cpu: Double), sgemm: (wall: Double, cpu: Double)?) {
+    /// The same, with the reference sgemm rate timed in alternation with the steps
+    /// (see timeAlternatingWithReference).
+    public func stepSecondsWithReference(config: ViTConfig, masks: [JEPAMask])
+        -> (seconds: (wall: Double, cpu: Double), sgemm: (wall: Double, cpu: Double)) {
+        timeAlternatingWithReference(jepaStep(config: config, masks: masks))
+    }
+
+    /// One JEPA step of a freshly initialized model on fixed random input, as a closure to time.
+    private func jepaStep(config: ViTConfig, masks: [JEPAMask]) -> () -> Void {
         let model = JEPAModel(config: config, samples: samples)
         model.initialize(seed: 1)
         let input = Self.randomInput(count: masks.count * samples * config.channels, seed: 3)
-        func step() {
+        return {
             input.withUnsafeBufferPointer { _ = model.step(input: $0.baseAddress!, masks: masks, gradScale: 1, onGradientsReady: nil) }
         }
-        if alternating {
-            let r = timeAlternatingWithReference(step)
-            return (r.seconds, r.sgemm)
-        }
-        step()
-        return (Self.timeBest(repeats) { step() }, nil)
     }
 
     /// Best seconds per forward-only encoder pass (no activations kept) on `forwardSamples` crops.
