@@ -4,7 +4,7 @@
 # configured (last, so its closing line is the test runner's count).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh --python
+bash scripts/install-deps.sh --test-tools
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export OPENBLAS_NUM_THREADS=1
 WORK=$(mktemp -d /tmp/ecg-dist-test.XXXXXX)
@@ -63,6 +63,11 @@ if python3 -c "import torch" 2>/dev/null; then
 else
   skipped "PyTorch cross-check: python3 cannot import torch"
 fi
+
+step "profile tool (bench/profile_step.sh): perf records just the steps of bench --profile-steps, split by kind of work and part of the step, 1 and 2 threads"
+prof=$(BIN="$BIN" WORK="$WORK" timeout 300 bash Tests/scripts/profile_step.test.sh) || { echo "$prof"; exit 1; }
+echo "$prof"
+if grep -q '^SKIPPED: ' <<<"$prof"; then skipped "$(sed -n 's/^SKIPPED: //p' <<<"$prof" | head -1)"; fi
 
 step "prepare ptbxl vs wfdb.rdsamp and a Python label computation; prepare npy vs scipy; bad-input handling"
 "$BIN" prepare ptbxl --root Tests/Fixtures/ptbxl-mini --out "$WORK/ptbxl.h5" >/dev/null

@@ -23,6 +23,10 @@ struct Bench: ParsableCommand {
     @Option(help: "Micro-batch for the RSS drift run (default: the largest of --batches).") var rssBatch: Int?
     @Option(help: .hidden) var dump: String?
     @Flag(help: "Only time the GELU kernels (ns per element, in L2 and beyond it) next to plain memory streams.") var gelu = false
+    @Option(help: "Only run this many JEPA steps (first config, batch and thread count) after one warm-up step and print the time per step: a clean window for a profiler (bench/profile_step.sh).")
+    var profileSteps = 0
+    @Option(help: "With --profile-steps: CTL,ACK, the FIFOs of `perf record --control=fifo:CTL,ACK -D -1`; perf then records just those steps.")
+    var perfControl: String?
     @Option(help: "JEPA masks of the timed step: shared (one for the batch, as bench/torch_reference.py by default) or per-sample (the trainer's default).")
     var masks: MaskMode = .shared
 
@@ -35,6 +39,12 @@ struct Bench: ParsableCommand {
         guard context > 0 && context < patches else { throw ValidationError("--context must be in 1..<\(patches)") }
         let bench = EngineBenchmark(samples: samples, forwardSamples: forwardSamples, repeats: repeats)
         let mask = EngineBenchmark.fixedMask(patches: patches, context: context)
+        guard profileSteps >= 0 else { throw ValidationError("--profile-steps must be 0 (off) or a number of steps, got \(profileSteps)") }
+        if profileSteps > 0 {
+            try runProfileSteps(bench, config: configList.first ?? .vitXS, batch: batchList.first ?? 32, threads: threadList.first ?? 1)
+            return
+        }
+        if perfControl != nil { throw ValidationError("--perf-control needs --profile-steps") }
         let fwdPatches = forwardSamples / 25
         print("JEPA step benchmark: \(samples) samples/crop, \(patches) patches, context \(mask.context.count), targets \(mask.target.count); best of \(repeats) (shared machine)")
         print("forward-only encoder: \(forwardSamples)-sample crops (\(fwdPatches) patches + register), batch = \(forwardBatchFactor) x step batch")
@@ -97,6 +107,20 @@ struct Bench: ParsableCommand {
             guard let v = Int($0), v > 0 else { throw ValidationError("\(flag): '\($0)' is not a positive integer") }
             return v
         }
+    }
+
+    /// `--profile-steps`: the steps alone, bracketed by perf's control FIFOs when given.
+    func runProfileSteps(_ bench: EngineBenchmark, config: ViTConfig, batch: Int, threads: Int) throws {
+        let control = try perfControl.map(PerfControl.init)
+        EngineThreads.set(threads)
+        print("profile window: \(profileSteps) JEPA steps of \(config.name), batch \(batch), \(threads) thread(s), after one warm-up step")
+        print("engine kernels compiled for \(KernelISA.name); OpenBLAS core \(BLASCore.summary)")
+        var failure: Error?
+        let seconds = bench.profileSteps(config: config, masks: stepMasks(patches: samples / 25, context: context, batch: batch), count: profileSteps,
+                                         begin: { do { try control?.enable() } catch { failure = error } },
+                                         end: { do { try control?.disable() } catch { failure = failure ?? error } })
+        if let failure { throw failure }
+        print(String(format: "%.3f s per step, %.2f samples/s", seconds, Double(batch) / seconds))
     }
 
     /// `--phases`: seconds and GFLOP/s of each part of one JEPA step (first config and batch).

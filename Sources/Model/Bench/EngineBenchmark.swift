@@ -116,6 +116,19 @@ public struct EngineBenchmark {
         timeAlternatingWithReference(jepaStep(config: config, masks: masks))
     }
 
+    /// Wall seconds per step of `count` JEPA steps run back to back after one warm-up step, with
+    /// `begin` and `end` called right around them: the steady-state window a profiler records
+    /// (`bench --profile-steps`, bench/profile_step.sh), free of set-up, first-touch page faults
+    /// and the reference sgemm.
+    public func profileSteps(config: ViTConfig, masks: [JEPAMask], count: Int, begin: () -> Void, end: () -> Void) -> Double {
+        let step = jepaStep(config: config, masks: masks)
+        step()
+        begin()
+        let seconds = Self.timeBest(1) { for _ in 0..<count { step() } }.wall
+        end()
+        return seconds / Double(count)
+    }
+
     /// One JEPA step of a freshly initialized model on fixed random input, as a closure to time.
     private func jepaStep(config: ViTConfig, masks: [JEPAMask]) -> () -> Void {
         let model = JEPAModel(config: config, samples: samples)
