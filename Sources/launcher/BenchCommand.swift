@@ -115,11 +115,8 @@ struct Bench: ParsableCommand {
         EngineThreads.set(threads)
         print("profile window: \(profileSteps) JEPA steps of \(config.name), batch \(batch), \(threads) thread(s), after one warm-up step")
         print("engine kernels compiled for \(KernelISA.name); OpenBLAS core \(BLASCore.summary)")
-        var failure: Error?
-        let seconds = bench.profileSteps(config: config, masks: stepMasks(patches: samples / 25, context: context, batch: batch), count: profileSteps,
-                                         begin: { do { try control?.enable() } catch { failure = error } },
-                                         end: { do { try control?.disable() } catch { failure = failure ?? error } })
-        if let failure { throw failure }
+        let seconds = try bench.profileSteps(config: config, masks: stepMasks(patches: samples / 25, context: context, batch: batch),
+                                             count: profileSteps, begin: { try control?.enable() }, end: { try control?.disable() })
         print(String(format: "%.3f s per step, %.2f samples/s", seconds, Double(batch) / seconds))
     }
 

@@ -27,21 +27,31 @@ struct PerfControl {
     func disable() throws { try send("disable") }
 
     /// Writes the command and waits for perf's "ack", so that nothing runs before the events
-    /// are really on (or after they are off).
+    /// are really on (or after they are off). Neither end blocks for good when no perf process
+    /// holds the FIFOs: the write end fails at once, the ack is awaited for `ackSeconds`.
     private func send(_ command: String) throws {
-        let out = open(control, O_WRONLY)
-        guard out >= 0 else { throw ValidationError("--perf-control: cannot open \(control): \(String(cString: strerror(errno)))") }
+        let out = open(control, O_WRONLY | O_NONBLOCK)
+        guard out >= 0 else {
+            let why = errno == ENXIO ? "no perf process is reading it" : String(cString: strerror(errno))
+            throw ValidationError("--perf-control: cannot open \(control): \(why)")
+        }
         let line = Array((command + "\n").utf8)
         let written = line.withUnsafeBytes { write(out, $0.baseAddress, $0.count) }
         close(out)
         guard written == line.count else { throw ValidationError("--perf-control: writing '\(command)' to \(control) failed") }
-        let input = open(ack, O_RDONLY)
+        let input = open(ack, O_RDONLY | O_NONBLOCK)
         guard input >= 0 else { throw ValidationError("--perf-control: cannot open \(ack): \(String(cString: strerror(errno)))") }
         defer { close(input) }
+        var waiting = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
         var buffer = [UInt8](repeating: 0, count: 16)
-        let got = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+        var got = 0
+        if poll(&waiting, 1, Int32(Self.ackSeconds * 1000)) > 0 {
+            got = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+        }
         guard got > 0, String(decoding: buffer[0..<got], as: UTF8.self).hasPrefix("ack") else {
-            throw ValidationError("--perf-control: perf did not acknowledge '\(command)' on \(ack)")
+            throw ValidationError("--perf-control: perf did not acknowledge '\(command)' on \(ack) within \(Self.ackSeconds) s")
         }
     }
+
+    static let ackSeconds = 10
 }

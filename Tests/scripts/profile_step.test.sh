@@ -61,4 +61,6 @@ expect_error "--perf-control without --profile-steps" "needs --profile-steps" --
 expect_error "--perf-control with a path that is no FIFO" "$WORK/missing is not a FIFO" --profile-steps 1 --perf-control "$WORK/missing,$WORK/missing2"
 expect_error "--perf-control with one path" "expected CTL,ACK" --profile-steps 1 --perf-control "$WORK/one"
 expect_error "negative --profile-steps" "profile-steps" --profile-steps -1
+mkfifo "$WORK/ctl-orphan" "$WORK/ack-orphan"   # FIFOs no perf process holds: an error at once, no hang
+expect_error "--perf-control with FIFOs no perf reads" "no perf process is reading it" --profile-steps 1 --batches 2 --perf-control "$WORK/ctl-orphan,$WORK/ack-orphan"
 exit $FAILED

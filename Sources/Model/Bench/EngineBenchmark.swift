@@ -120,12 +120,13 @@ public struct EngineBenchmark {
     /// `begin` and `end` called right around them: the steady-state window a profiler records
     /// (`bench --profile-steps`, bench/profile_step.sh), free of set-up, first-touch page faults
     /// and the reference sgemm.
-    public func profileSteps(config: ViTConfig, masks: [JEPAMask], count: Int, begin: () -> Void, end: () -> Void) -> Double {
+    public func profileSteps(config: ViTConfig, masks: [JEPAMask], count: Int,
+                             begin: () throws -> Void, end: () throws -> Void) rethrows -> Double {
         let step = jepaStep(config: config, masks: masks)
         step()
-        begin()
+        try begin()
         let seconds = Self.timeBest(1) { for _ in 0..<count { step() } }.wall
-        end()
+        try end()
         return seconds / Double(count)
     }
 
