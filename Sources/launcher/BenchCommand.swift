@@ -41,7 +41,7 @@ struct Bench: ParsableCommand {
         let mask = EngineBenchmark.fixedMask(patches: patches, context: context)
         guard profileSteps >= 0 else { throw ValidationError("--profile-steps must be 0 (off) or a number of steps, got \(profileSteps)") }
         if profileSteps > 0 {
-            try runProfileSteps(bench, config: configList.first ?? .vitXS, batch: batchList.first ?? 32, threads: threadList.first ?? 1)
+            try runProfileSteps(bench, config: configList.first ?? .vitXS, batch: batchList.first ?? 32, threads: threadList.first ?? 1, patches: patches)
             return
         }
         if perfControl != nil { throw ValidationError("--perf-control needs --profile-steps") }
@@ -110,12 +110,12 @@ struct Bench: ParsableCommand {
     }
 
     /// `--profile-steps`: the steps alone, bracketed by perf's control FIFOs when given.
-    func runProfileSteps(_ bench: EngineBenchmark, config: ViTConfig, batch: Int, threads: Int) throws {
+    func runProfileSteps(_ bench: EngineBenchmark, config: ViTConfig, batch: Int, threads: Int, patches: Int) throws {
         let control = try perfControl.map(PerfControl.init)
         EngineThreads.set(threads)
         print("profile window: \(profileSteps) JEPA steps of \(config.name), batch \(batch), \(threads) thread(s), after one warm-up step")
         print("engine kernels compiled for \(KernelISA.name); OpenBLAS core \(BLASCore.summary)")
-        let seconds = try bench.profileSteps(config: config, masks: stepMasks(patches: samples / 25, context: context, batch: batch),
+        let seconds = try bench.profileSteps(config: config, masks: stepMasks(patches: patches, context: context, batch: batch),
                                              count: profileSteps, begin: { try control?.enable() }, end: { try control?.disable() })
         print(String(format: "%.3f s per step, %.2f samples/s", seconds, Double(batch) / seconds))
     }

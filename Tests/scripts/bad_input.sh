@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CLI bad-input checks for `ecg-dist prepare` (ptbxl, wfdb, npy) and `ecg-dist info`: every broken input must give a
+# CLI bad-input checks for `ecg-dist prepare` (ptbxl, wfdb, npy), `ecg-dist info` and the profiling
+# flags of `ecg-dist bench`: every broken input must give a
 # clear error that names the file and the problem, a non-zero exit (not a crash/signal), and leave no
 # output or temporary file behind.
 # Usage: Tests/scripts/bad_input.sh [path/to/ecg-dist]   (default: .build-data/debug/ecg-dist)
@@ -229,5 +230,14 @@ expect_failure "append float16 rows to a float32 corpus" "" "app32.h5" "stores /
 cmp -s "$WORK/app32.h5" "$WORK/app32.keep" && echo "ok   the float32 corpus is unchanged" || { echo "FAIL the float32 corpus changed"; failures=$((failures + 1)); }
 ls "$WORK"/app32.h5.tmp* >/dev/null 2>&1 && { echo "FAIL temporary file left"; failures=$((failures + 1)); }
 npy --signals "$N/good.npy" --leads $LEADS --labels "$N/good.csv" >/dev/null 2>&1 && [ -f "$N/out.h5" ] && echo "ok   npy: the unbroken inputs prepare" || { echo "FAIL npy: good inputs refused"; failures=$((failures + 1)); }
+
+# bench's profiling window (bench/profile_step.sh): bad --profile-steps / --perf-control, and FIFOs
+# that no perf process holds (an error at once, not a hang).
+expect_failure "bench: --perf-control without --profile-steps" "" "needs --profile-steps" -- "$BIN" bench --perf-control "$WORK/a,$WORK/b"
+expect_failure "bench: --perf-control path that is no FIFO" "" "$WORK/missing is not a FIFO" -- "$BIN" bench --profile-steps 1 --perf-control "$WORK/missing,$WORK/missing2"
+expect_failure "bench: --perf-control with one path" "" "expected CTL,ACK" -- "$BIN" bench --profile-steps 1 --perf-control "$WORK/one"
+expect_failure "bench: negative --profile-steps" "" "--profile-steps must be 0" -- "$BIN" bench --profile-steps=-1
+mkfifo "$WORK/ctl-orphan" "$WORK/ack-orphan"
+expect_failure "bench: --perf-control FIFOs no perf reads" "" "no perf process is reading it" -- timeout 60 "$BIN" bench --profile-steps 1 --batches 2 --perf-control "$WORK/ctl-orphan,$WORK/ack-orphan"
 
 if [ $failures -eq 0 ]; then echo "bad_input: all passed"; else echo "bad_input: $failures FAILED"; exit 1; fi

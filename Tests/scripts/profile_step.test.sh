@@ -2,8 +2,8 @@
 # bench/profile_step.sh end to end: perf records exactly the steps of `bench --profile-steps`
 # (events switched on and off through perf's control FIFOs, so set-up and warm-up are not in the
 # profile) and bench/profile_summary.py splits them by kind of work and by part of the step, at
-# 1 and 2 engine threads (pool workers' samples get their part from the time). Then the flags'
-# bad input. Exit 0 with SKIPPED when perf is missing or may not record here.
+# 1 and 2 engine threads (pool workers' samples get their part from the time). The flags' bad
+# input is in bad_input.sh. Exit 0 with SKIPPED when perf is missing or may not record here.
 #
 #   BIN=.build/release/ecg-dist WORK=/tmp/x bash Tests/scripts/profile_step.test.sh
 set -uo pipefail
@@ -51,16 +51,4 @@ PY
     else fail "$threads thread(s): profile summary"; echo "$out"; fi
 done
 
-expect_error() {   # expect_error NAME PATTERN ARGS...: non-zero exit and PATTERN in the message
-    local name=$1 pattern=$2; shift 2
-    local msg; msg=$("$BIN" bench "$@" 2>&1); local rc=$?
-    if [ $rc -ne 0 ] && grep -q -- "$pattern" <<<"$msg"; then pass "$name: exit $rc, '$pattern'"
-    else fail "$name: exit $rc, message: $(head -2 <<<"$msg")"; fi
-}
-expect_error "--perf-control without --profile-steps" "needs --profile-steps" --perf-control "$WORK/a,$WORK/b"
-expect_error "--perf-control with a path that is no FIFO" "$WORK/missing is not a FIFO" --profile-steps 1 --perf-control "$WORK/missing,$WORK/missing2"
-expect_error "--perf-control with one path" "expected CTL,ACK" --profile-steps 1 --perf-control "$WORK/one"
-expect_error "negative --profile-steps" "profile-steps" --profile-steps -1
-mkfifo "$WORK/ctl-orphan" "$WORK/ack-orphan"   # FIFOs no perf process holds: an error at once, no hang
-expect_error "--perf-control with FIFOs no perf reads" "no perf process is reading it" --profile-steps 1 --batches 2 --perf-control "$WORK/ctl-orphan,$WORK/ack-orphan"
 exit $FAILED
