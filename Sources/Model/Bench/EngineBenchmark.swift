@@ -97,20 +97,9 @@ public struct EngineBenchmark {
         Array(repeating: JEPAMask(contextIndices: mask.context, targetIndices: mask.target), count: batch)
     }
 
-    /// Best seconds per JEPA step (wall, CPU), after one warm-up step.
-    public func stepSeconds(config: ViTConfig, batch: Int, mask: (context: [Int], target: [Int])) -> (wall: Double, cpu: Double) {
-        stepSeconds(config: config, masks: Self.sharedMasks(mask, batch: batch))
-    }
-
-    /// The same with a mask per sample (`masks.count` samples).
-    public func stepSeconds(config: ViTConfig, masks: [JEPAMask]) -> (wall: Double, cpu: Double) {
-        let step = jepaStep(config: config, masks: masks)
-        step()
-        return Self.timeBest(repeats, step)
-    }
-
-    /// The same, with the reference sgemm rate timed in alternation with the steps
-    /// (see timeAlternatingWithReference).
+    /// Best seconds per JEPA step (wall, CPU) on `masks.count` samples, after one warm-up step,
+    /// with the reference sgemm rate timed in alternation with the steps (see
+    /// timeAlternatingWithReference).
     public func stepSecondsWithReference(config: ViTConfig, masks: [JEPAMask])
         -> (seconds: (wall: Double, cpu: Double), sgemm: (wall: Double, cpu: Double)) {
         timeAlternatingWithReference(jepaStep(config: config, masks: masks))

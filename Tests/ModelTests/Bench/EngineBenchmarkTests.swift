@@ -15,8 +15,10 @@ final class EngineBenchmarkTests: XCTestCase {
     func testStepTimingRunsOnATinyModel() {
         let config = ViTConfig(name: "t", dim: 16, depth: 1, heads: 2, predDim: 16, predDepth: 1, predHeads: 2)
         let bench = EngineBenchmark(samples: 250, forwardSamples: 250, repeats: 1)
-        let seconds = bench.stepSeconds(config: config, batch: 2, mask: EngineBenchmark.fixedMask(patches: 10, context: 4))
+        let masks = EngineBenchmark.sharedMasks(EngineBenchmark.fixedMask(patches: 10, context: 4), batch: 2)
+        let (seconds, sgemm) = bench.stepSecondsWithReference(config: config, masks: masks)
         XCTAssertTrue(seconds.wall > 0 && seconds.cpu > 0)
+        XCTAssertTrue(sgemm.wall > 0 && sgemm.cpu > 0)
     }
 
     /// The alternating timing runs the body once to warm up and once per repeat, a reference
