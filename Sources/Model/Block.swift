@@ -147,9 +147,10 @@ final class TransformerStack {
     /// With several threads each takes a contiguous range of samples through every block: all
     /// work of a block forward is per sample, so there is no join until the end.
     func forward(weights w: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
-        scoreTiles.reserve(parallelChunkCount(batch) * tokens * tokens)
+        let tileStride = cacheLineMultiple(tokens * tokens)
+        scoreTiles.reserve(parallelChunkCount(batch) * tileStride)
         parallelChunks(batch) { chunk, samples in
-            let scores = scoreTiles.pointer + chunk * tokens * tokens
+            let scores = scoreTiles.pointer + chunk * tileStride
             for tile in sampleTiles(samples) {
                 for l in blocks.indices { forwardBlock(l, weights: w, samples: tile, scores: scores) }
             }
@@ -275,7 +276,7 @@ final class TransformerStack {
         precondition(keptActivations, "backward needs a forward with keepActivations")
         let rows = batch * tokens
         let chunks = parallelChunkCount(batch)
-        let scratchPerChunk = tokens * (tokens + dim / heads)   // attentionBackward's scratch
+        let scratchPerChunk = cacheLineMultiple(tokens * (tokens + dim / heads))   // attentionBackward's scratch
         dHidden.reserve(rows * hiddenDim); dBranch.reserve(rows * dim)
         dqkv.reserve(rows * 3 * dim); dProbs.reserve(scratchPerChunk * chunks)
         if activeDropout != nil { dMasked.reserve(rows * dim) }
