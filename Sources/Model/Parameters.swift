@@ -31,7 +31,7 @@ public struct ParameterLayout: Sendable {
     @discardableResult
     public mutating func declare(_ name: String, _ shape: [Int], decay: Bool? = nil) -> Int {
         precondition(!specs.contains { $0.name == name }, "duplicate parameter \(name)")
-        let offset = (count + 15) / 16 * 16
+        let offset = cacheLineMultiple(count)
         let spec = ParameterSpec(name: name, shape: shape, offset: offset, decay: decay ?? (shape.count >= 2))
         specs.append(spec)
         count = offset + spec.count

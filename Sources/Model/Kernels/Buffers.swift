@@ -18,7 +18,7 @@ final class FloatBuffer {
     func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
         if count > capacity {
             free(pointer)
-            capacity = (count + 15) / 16 * 16
+            capacity = cacheLineMultiple(count)
             pointer = ParameterStore.allocateAligned(capacity)
         }
         return pointer
@@ -28,9 +28,10 @@ final class FloatBuffer {
 /// Total bytes currently held by all FloatBuffers of a set (for memory reports).
 func totalBytes(_ buffers: [FloatBuffer]) -> Int { buffers.reduce(0) { $0 + $1.capacity * 4 } }
 
-/// `count` rounded up to whole 64-byte cache lines (16 floats), the stride of per-thread slices
-/// of one buffer. Slices of 201·201 or 201·225 floats would put the end of one thread's score
-/// tile and the start of the next thread's in one cache line, written by both cores all through
-/// the attention loops. (On Zen 4 at 2 threads the step's time did not measurably change: 0.782
-/// vs 0.788 s over 8 alternations, within the run-to-run spread of ±0.02 s.)
+/// `count` floats rounded up to whole 64-byte cache lines (16 floats): buffer capacities,
+/// parameter offsets, and the stride of per-thread slices of one buffer. Slices of 201·201 or
+/// 201·225 floats would put the end of one thread's score tile and the start of the next thread's
+/// in one cache line, written by both cores all through the attention loops. (Padding those made
+/// no measurable change on Zen 4 at 2 threads: 0.782 vs 0.788 s per step over 8 alternations,
+/// within the run-to-run spread of ±0.02 s.)
 @inline(__always) func cacheLineMultiple(_ count: Int) -> Int { (count + 15) / 16 * 16 }
