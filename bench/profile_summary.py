@@ -48,7 +48,7 @@ def kind_of(leaf, address):
     if address.startswith("ffffffff"):
         return "OS (page faults, scheduling, syscalls)"
     if leaf.startswith("sgemm_kernel"):
-        return "OpenBLAS kernel"
+        return KERNEL
     # The SkylakeX/Cooperlake cores multiply small products (m·n·k up to about 10^6, e.g. a
     # width-24 head's 201×201 scores) straight from the operands, without packing: GEMM arithmetic
     # all the same, so it counts with the kernel in the parts table.
