@@ -48,3 +48,10 @@ func addRows(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ 
 func accumulate(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int) {
     for i in 0..<count { dst[i] += src[i] }
 }
+
+/// dst[i] += src[i], then src[i] = 0: a reduction that leaves its source ready to accumulate into
+/// again, while the source's lines are still in cache (no separate zeroing pass later).
+@inline(__always)
+func accumulateAndClear(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count { dst[i] += src[i]; src[i] = 0 }
+}
