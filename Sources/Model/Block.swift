@@ -85,6 +85,11 @@ final class TransformerStack {
     private let topQueries = FloatBuffer(), topOutput = FloatBuffer()
     /// One attention score tile (tokens × tokens) per thread, reused by every (sample, head).
     private let scoreTiles = FloatBuffer()
+    /// This pass's packed copies of the blocks' matrices and the kernels that use them (nil: every
+    /// product through cblas_sgemm), and one activation-packing scratch per thread (Kernels/PackedWeights.swift).
+    private let packed = PackedWeights()
+    private var packedKernels: OpenBLASKernel?
+    private let packScratch = FloatBuffer()
     private let dTop = FloatBuffer(), dTopQueries = FloatBuffer()
 
     init(layout: inout ParameterLayout, prefix: String, depth: Int, dim: Int, heads: Int, mlpRatio: Int) {
@@ -155,13 +160,50 @@ final class TransformerStack {
     func forward(weights w: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
         let tileStride = cacheLineMultiple(tokens * tokens)
         scoreTiles.reserve(parallelChunkCount(batch) * tileStride)
+        let packStride = preparePackedWeights(w, use: .forward)
         parallelChunks(batch) { chunk, samples in
-            let scores = scoreTiles.pointer + chunk * tileStride
+            let scores = scoreTiles.pointer + chunk * tileStride, pack = packScratch.pointer + chunk * packStride
             for tile in sampleTiles(samples) {
-                for l in blocks.indices { forwardBlock(l, weights: w, samples: tile, scores: scores) }
+                for l in blocks.indices { forwardBlock(l, weights: w, samples: tile, scores: scores, pack: pack) }
             }
         }
         return outputStream
+    }
+
+    /// Packs every block's four matrices for this pass when the packed path is on, and sizes the
+    /// per-thread scratch; returns the scratch stride per thread.
+    private func preparePackedWeights(_ w: UnsafePointer<Float>, use: PackedWeights.Use) -> Int {
+        packedKernels = PackedWeightGEMM.active
+        guard let kernels = packedKernels else { return 0 }
+        let items = blocks.flatMap { p in
+            [(p.qkv, 3 * dim, dim), (p.proj, dim, dim), (p.fc1, hiddenDim, dim), (p.fc2, dim, hiddenDim)]
+        }
+        packed.pack(weights: w, items.map { (offset: $0.0, out: $0.1, inF: $0.2) }, use: use, with: kernels)
+        let tileSamples = min(max(1, Self.tileRows / max(tokens, 1)), max(batch, 1))
+        let stride = cacheLineMultiple(packedScratchCount(rows: tileSamples * tokens))
+        packScratch.reserve(parallelChunkCount(batch) * stride)
+        return stride
+    }
+
+    /// c[rows, outF] = (or += when `accumulate`) x[rows, inF] · Wᵀ, W the [outF, inF] matrix at
+    /// parameter offset `weight`: from this pass's packed copy, or through cblas_sgemm.
+    private func productWithWeight(_ c: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ weight: Int,
+                                   rows: Int, inF: Int, outF: Int, accumulate: Bool, pack: UnsafeMutablePointer<Float>) {
+        if let kernels = packedKernels, let a = packed.matrix(at: weight) {
+            packedProduct(a, in: packed, b: x, ldb: inF, rows: rows, c: c, ldc: outF, accumulate: accumulate, scratch: pack, kernels: kernels)
+        } else {
+            sgemm(false, true, rows, outF, inF, 1, x, inF, w + weight, inF, accumulate ? 1 : 0, c, outF)
+        }
+    }
+
+    /// dx[rows, inF] = dy[rows, outF] · W, the input gradient of that layer (packed for backward).
+    private func productWithWeightBackward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                                           _ weight: Int, rows: Int, inF: Int, outF: Int, pack: UnsafeMutablePointer<Float>) {
+        if let kernels = packedKernels, let a = packed.matrix(at: weight) {
+            packedProduct(a, in: packed, b: dy, ldb: outF, rows: rows, c: dx, ldc: inF, accumulate: false, scratch: pack, kernels: kernels)
+        } else {
+            sgemm(false, false, rows, inF, outF, 1, dy, outF, w + weight, inF, 0, dx, inF)
+        }
     }
 
     /// Rows per sample tile (forward and backward). A thread runs a tile of samples through a
@@ -212,7 +254,8 @@ final class TransformerStack {
     }
 
     /// `scores`: this thread's attention score tile (see Kernels/Attention.swift).
-    private func forwardBlock(_ l: Int, weights w: UnsafePointer<Float>, samples: Range<Int>, scores: UnsafeMutablePointer<Float>) {
+    private func forwardBlock(_ l: Int, weights w: UnsafePointer<Float>, samples: Range<Int>, scores: UnsafeMutablePointer<Float>,
+                              pack: UnsafeMutablePointer<Float>) {
         let p = blocks[l], a = activations[keptActivations ? l : 0]
         // Everything after the attention core runs on output rows only: outRows rows from r0 on
         // (all rows, or a selected last block's packed rows, see `outputTokens`).
@@ -224,7 +267,7 @@ final class TransformerStack {
         let ln2 = a.ln2.pointer + r0 * dim, hidden = a.hidden.pointer + r0 * hd
         layerNormForward(out: ln1, mean: a.mean1.pointer + r0, rstd: a.rstd1.pointer + r0, x: x,
                          weight: w + p.norm1Weight, bias: w + p.norm1Bias, rows: rows, dim: dim)
-        linearForward(qkv, ln1, w + p.qkv, rows: rows, inFeatures: dim, outFeatures: 3 * dim)
+        productWithWeight(qkv, ln1, w, p.qkv, rows: rows, inF: dim, outF: 3 * dim, accumulate: false, pack: pack)
         var queryRows: UnsafePointer<Float>?
         if let top {
             gatherRows(topQueries.pointer + c0 * dim, qkv, samples: samples, tokenRows: top, width: dim, srcStride: 3 * dim)
@@ -245,15 +288,15 @@ final class TransformerStack {
         let drop = activeDropout, perSampleRows = outRows / samples.count
         if let drop {   // mid = x + dropout(attn · projᵀ)
             let branch = branchOut.pointer + r0 * dim
-            sgemm(false, true, outRows, dim, dim, 1, attn, dim, w + p.proj, dim, 0, branch, dim)
+            productWithWeight(branch, attn, w, p.proj, rows: outRows, inF: dim, outF: dim, accumulate: false, pack: pack)
             dropoutForward(branch, samples: samples, perSample: perSampleRows * dim, mask: drop.at(site: 3 * l))
             accumulate(mid, branch, count: outRows * dim)
         } else {
-            sgemm(false, true, outRows, dim, dim, 1, attn, dim, w + p.proj, dim, 1, mid, dim)
+            productWithWeight(mid, attn, w, p.proj, rows: outRows, inF: dim, outF: dim, accumulate: true, pack: pack)
         }
         layerNormForward(out: ln2, mean: a.mean2.pointer + r0, rstd: a.rstd2.pointer + r0, x: mid,
                          weight: w + p.norm2Weight, bias: w + p.norm2Bias, rows: outRows, dim: dim)
-        linearForward(hidden, ln2, w + p.fc1, rows: outRows, inFeatures: dim, outFeatures: hd)
+        productWithWeight(hidden, ln2, w, p.fc1, rows: outRows, inF: dim, outF: hd, accumulate: false, pack: pack)
         let activated = hidden   // GELU in place (see BlockActivations.hidden)
         if keptActivations {
             geluForwardKeepingDerivative(out: activated, derivative: a.geluDerivative.pointer + r0 * hd, h: hidden, count: outRows * hd)
@@ -264,11 +307,11 @@ final class TransformerStack {
         if let drop {   // y = mid + dropout(dropout(GELU) · fc2ᵀ)
             dropoutForward(activated, samples: samples, perSample: perSampleRows * hd, mask: drop.at(site: 3 * l + 1))
             let branch = branchOut.pointer + r0 * dim
-            sgemm(false, true, outRows, dim, hd, 1, activated, hd, w + p.fc2, hd, 0, branch, dim)
+            productWithWeight(branch, activated, w, p.fc2, rows: outRows, inF: hd, outF: dim, accumulate: false, pack: pack)
             dropoutForward(branch, samples: samples, perSample: perSampleRows * dim, mask: drop.at(site: 3 * l + 2))
             accumulate(y, branch, count: outRows * dim)
         } else {
-            sgemm(false, true, outRows, dim, hd, 1, activated, hd, w + p.fc2, hd, 1, y, dim)
+            productWithWeight(y, activated, w, p.fc2, rows: outRows, inF: hd, outF: dim, accumulate: true, pack: pack)
         }
     }
 
@@ -299,12 +342,14 @@ final class TransformerStack {
             if zeroedSlabs[i] != slab { slab.update(repeating: 0, count: span); zeroedSlabs[i] = slab }
         }
         let slabs = gradientSlabs[0..<(chunks - 1)].map { $0.pointer - base }
+        let packStride = preparePackedWeights(w, use: .backward)
         for l in stride(from: depth - 1, through: 0, by: -1) {
             let range = blocks[l].range
             parallelChunks(batch) { chunk, samples in
                 let gt = chunk == 0 ? g : slabs[chunk - 1]
                 for tile in sampleTiles(samples) {   // weight gradients accumulate over tiles
-                    backwardBlock(l, weights: w, grads: gt, dx: dx, samples: tile, scratch: dProbs.pointer + chunk * scratchPerChunk)
+                    backwardBlock(l, weights: w, grads: gt, dx: dx, samples: tile, scratch: dProbs.pointer + chunk * scratchPerChunk,
+                                  pack: packScratch.pointer + chunk * packStride)
                 }
             }
             if !slabs.isEmpty {
@@ -318,7 +363,8 @@ final class TransformerStack {
     }
 
     private func backwardBlock(_ l: Int, weights w: UnsafePointer<Float>, grads g: UnsafeMutablePointer<Float>,
-                               dx dxAll: UnsafeMutablePointer<Float>, samples: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+                               dx dxAll: UnsafeMutablePointer<Float>, samples: Range<Int>, scratch: UnsafeMutablePointer<Float>,
+                               pack: UnsafeMutablePointer<Float>) {
         let p = blocks[l], a = activations[l]
         // As in forward: outRows output rows from r0 on; a selected last block's output gradient
         // `dy` lives in dTop (compact rows c0…) and becomes d(mid) in place.
@@ -341,12 +387,13 @@ final class TransformerStack {
             dropoutBackward(masked, samples: samples, perSample: perSampleRows * dim, mask: drop.at(site: 3 * l + 2))
             dyBranch = UnsafePointer(masked)
         }
-        sgemm(false, false, outRows, hd, dim, 1, dyBranch, dim, w + p.fc2, hd, 0, dh, hd)
+        productWithWeightBackward(dh, dyBranch, w, p.fc2, rows: outRows, inF: hd, outF: dim, pack: pack)
         if let drop { dropoutBackward(dh, samples: samples, perSample: perSampleRows * hd, mask: drop.at(site: 3 * l + 1)) }
         geluBackward(dh: dh, derivative: a.geluDerivative.pointer + r0 * hd, count: outRows * hd)
         sgemm(true, false, dim, hd, outRows, 1, dyBranch, dim, activated, hd, 1, g + p.fc2, hd)
-        linearBackward(dInput: dBr, dWeight: g + p.fc1, dOut: dh, input: a.ln2.pointer + r0 * dim,
+        linearBackward(dInput: nil, dWeight: g + p.fc1, dOut: dh, input: a.ln2.pointer + r0 * dim,
                        weight: w + p.fc1, rows: outRows, inFeatures: dim, outFeatures: hd)
+        productWithWeightBackward(dBr, dh, w, p.fc1, rows: outRows, inF: dim, outF: hd, pack: pack)
         layerNormBackward(dx: dy, dWeight: g + p.norm2Weight, dBias: g + p.norm2Bias, dOut: dBr,
                           x: a.mid.pointer + r0 * dim, mean: a.mean2.pointer + r0, rstd: a.rstd2.pointer + r0,
                           weight: w + p.norm2Weight, rows: outRows, dim: dim, accumulate: true)
@@ -358,8 +405,9 @@ final class TransformerStack {
             dropoutBackward(masked, samples: samples, perSample: perSampleRows * dim, mask: drop.at(site: 3 * l))
             dMidBranch = UnsafePointer(masked)
         }
-        linearBackward(dInput: dBr, dWeight: g + p.proj, dOut: dMidBranch, input: a.attn.pointer + r0 * dim,
+        linearBackward(dInput: nil, dWeight: g + p.proj, dOut: dMidBranch, input: a.attn.pointer + r0 * dim,
                        weight: w + p.proj, rows: outRows, inFeatures: dim, outFeatures: dim)
+        productWithWeightBackward(dBr, dMidBranch, w, p.proj, rows: outRows, inF: dim, outF: dim, pack: pack)
         // Like attentionForward, the kernel indexes by sample b: its output-gradient rows of this
         // tile start at c0 (= r0 without a selection).
         attentionBackward(dqkv: dqkv.pointer, dOut: dBr - c0 * dim, probs: probs, rowScales: rowScales, qkv: a.qkv.pointer,
@@ -379,8 +427,9 @@ final class TransformerStack {
             }
         }
         // dBr now takes all token rows (the packed output rows are consumed).
-        linearBackward(dInput: dBr, dWeight: g + p.qkv, dOut: dqkv.pointer + r0 * 3 * dim, input: a.ln1.pointer + r0 * dim,
+        linearBackward(dInput: nil, dWeight: g + p.qkv, dOut: dqkv.pointer + r0 * 3 * dim, input: a.ln1.pointer + r0 * dim,
                        weight: w + p.qkv, rows: rows, inFeatures: dim, outFeatures: 3 * dim)
+        productWithWeightBackward(dBr, dqkv.pointer + r0 * 3 * dim, w, p.qkv, rows: rows, inF: dim, outF: 3 * dim, pack: pack)
         layerNormBackward(dx: dx, dWeight: g + p.norm1Weight, dBias: g + p.norm1Bias, dOut: dBr,
                           x: stream(l) + r0 * dim, mean: a.mean1.pointer + r0, rstd: a.rstd1.pointer + r0,
                           weight: w + p.norm1Weight, rows: rows, dim: dim, accumulate: true)
@@ -388,8 +437,8 @@ final class TransformerStack {
 
     /// Bytes of activation and scratch memory currently reserved.
     var reservedBytes: Int {
-        totalBytes(activations.flatMap { $0.all } + streams + [dHidden, dBranch, dqkv, dProbs, branchOut, dMasked, scoreTiles]
-                   + [topQueries, topOutput, dTop, dTopQueries] + gradientSlabs)
+        totalBytes(activations.flatMap { $0.all } + streams + [dHidden, dBranch, dqkv, dProbs, branchOut, dMasked, scoreTiles, packScratch]
+                   + [topQueries, topOutput, dTop, dTopQueries] + gradientSlabs) + packed.reservedBytes
     }
 }
 

@@ -48,7 +48,7 @@ struct Bench: ParsableCommand {
         let fwdPatches = forwardSamples / 25
         print("JEPA step benchmark: \(samples) samples/crop, \(patches) patches, context \(mask.context.count), targets \(mask.target.count); best of \(repeats) (shared machine)")
         print("forward-only encoder: \(forwardSamples)-sample crops (\(fwdPatches) patches + register), batch = \(forwardBatchFactor) x step batch")
-        print("engine kernels compiled for \(KernelISA.name); OpenBLAS core \(BLASCore.summary)")
+        print("engine kernels compiled for \(KernelISA.name); OpenBLAS core \(BLASCore.summary); \(PackedWeightGEMM.summary)")
         print("wall = samples/s by wall clock; cpu = by process CPU time (1 thread only: immune to preemption by other processes)")
         for t in threadList {
             EngineThreads.set(t)
@@ -114,7 +114,7 @@ struct Bench: ParsableCommand {
         let control = try perfControl.map(PerfControl.init)
         EngineThreads.set(threads)
         print("profile window: \(profileSteps) JEPA steps of \(config.name), batch \(batch), \(threads) thread(s), after one warm-up step")
-        print("engine kernels compiled for \(KernelISA.name); OpenBLAS core \(BLASCore.summary)")
+        print("engine kernels compiled for \(KernelISA.name); OpenBLAS core \(BLASCore.summary); \(PackedWeightGEMM.summary)")
         let seconds = try bench.profileSteps(config: config, masks: stepMasks(patches: patches, context: context, batch: batch),
                                              count: profileSteps, begin: { try control?.enable() }, end: { try control?.disable() })
         print(String(format: "%.3f s per step, %.2f samples/s", seconds, Double(batch) / seconds))

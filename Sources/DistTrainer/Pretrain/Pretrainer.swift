@@ -130,7 +130,7 @@ final class Pretrainer {
             global batch \(config.globalBatch) (\(local) on rank 0, micro-batch ≤ \(config.microBatch)), \
             \(loader.recordCount) records, steps \(state.step)→\(config.steps)
             \(mixtureLine(loader))OpenBLAS core \(BLASCore.summary)\(coresDiffer ? " on rank 0; OTHER RANKS USE OTHER CORES" : comm.size > 1 ? ", the same on all ranks" : ""); \
-            engine kernels \(KernelISA.name)
+            engine kernels \(KernelISA.name); \(PackedWeightGEMM.summary)
             """)
         loader.start(fromStep: state.step)
         defer { loader.stop() }
