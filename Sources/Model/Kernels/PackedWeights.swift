@@ -39,9 +39,10 @@ struct OpenBLASKernel {
     /// Packs k × n of a column-major B (ldb).
     let packB: Copy
 
-    /// Longest inner length k of one packed block. Some kernels assume OpenBLAS's own block
-    /// length: those of Prescott and Core2 keep a copy of B on the stack sized for 256 and crash
-    /// above ~280, Sandybridge's above ~700; the others ran k up to 3072 in one block (measured).
+    /// Longest inner length k of one packed block. Some kernels only work up to OpenBLAS's own
+    /// block length (measured, one block of k, OpenBLAS 0.3.21): Prescott's and Core2's crash from
+    /// k ≈ 280 on, Sandybridge's from ≈ 700; Nehalem, Haswell, Zen, SkylakeX and Cooperlake ran up
+    /// to k = 3072. Prescott's also need 16-byte aligned panels: every block starts on a cache line.
     let innerCap: Int
     /// The largest innerCap of any core (sizes the per-thread scratch).
     static let largestInnerCap = 512
