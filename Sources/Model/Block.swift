@@ -70,8 +70,6 @@ final class TransformerStack {
     /// the block's region was an extra pass (1.8 MB per vit-xs encoder block) that only the threads
     /// holding slabs made, inside the region the others wait for.
     private var gradientSlabs: [FloatBuffer] = []
-    /// Base address at which each slab was last zeroed whole (a grown slab has undefined contents).
-    private var zeroedSlabs: [UnsafeMutablePointer<Float>?] = []
     private(set) var batch = 0, tokens = 0
     private var keptActivations = false
     /// Token rows of each sample at which the last forward needed outputs, nil = all; every sample
@@ -336,10 +334,9 @@ final class TransformerStack {
         }
         let base = blocks.first?.range.lowerBound ?? 0
         let span = (blocks.last?.range.upperBound ?? base) - base
-        while gradientSlabs.count < chunks - 1 { gradientSlabs.append(FloatBuffer()); zeroedSlabs.append(nil) }
-        for i in 0..<(chunks - 1) {
-            let slab = gradientSlabs[i].reserve(span)
-            if zeroedSlabs[i] != slab { slab.update(repeating: 0, count: span); zeroedSlabs[i] = slab }
+        while gradientSlabs.count < chunks - 1 { gradientSlabs.append(FloatBuffer()) }
+        for slab in gradientSlabs[0..<(chunks - 1)] where slab.capacity < span {
+            slab.reserve(span).update(repeating: 0, count: slab.capacity)   // a grown buffer's contents are undefined
         }
         let slabs = gradientSlabs[0..<(chunks - 1)].map { $0.pointer - base }
         let packStride = preparePackedWeights(w, use: .backward)

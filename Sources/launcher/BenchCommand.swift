@@ -48,7 +48,7 @@ struct Bench: ParsableCommand {
         let fwdPatches = forwardSamples / 25
         print("JEPA step benchmark: \(samples) samples/crop, \(patches) patches, context \(mask.context.count), targets \(mask.target.count); best of \(repeats) (shared machine)")
         print("forward-only encoder: \(forwardSamples)-sample crops (\(fwdPatches) patches + register), batch = \(forwardBatchFactor) x step batch")
-        print("engine kernels compiled for \(KernelISA.name); OpenBLAS core \(BLASCore.summary); \(PackedWeightGEMM.summary)")
+        print(engineLine)
         print("wall = samples/s by wall clock; cpu = by process CPU time (1 thread only: immune to preemption by other processes)")
         for t in threadList {
             EngineThreads.set(t)
@@ -109,12 +109,17 @@ struct Bench: ParsableCommand {
         }
     }
 
+    /// Which compute paths run: the engine's ISA, the OpenBLAS core and how weights are packed.
+    var engineLine: String {
+        "engine kernels compiled for \(KernelISA.name); OpenBLAS core \(BLASCore.summary); \(PackedWeightGEMM.summary)"
+    }
+
     /// `--profile-steps`: the steps alone, bracketed by perf's control FIFOs when given.
     func runProfileSteps(_ bench: EngineBenchmark, config: ViTConfig, batch: Int, threads: Int, patches: Int) throws {
         let control = try perfControl.map(PerfControl.init)
         EngineThreads.set(threads)
         print("profile window: \(profileSteps) JEPA steps of \(config.name), batch \(batch), \(threads) thread(s), after one warm-up step")
-        print("engine kernels compiled for \(KernelISA.name); OpenBLAS core \(BLASCore.summary); \(PackedWeightGEMM.summary)")
+        print(engineLine)
         let seconds = try bench.profileSteps(config: config, masks: stepMasks(patches: patches, context: context, batch: batch),
                                              count: profileSteps, begin: { try control?.enable() }, end: { try control?.disable() })
         print(String(format: "%.3f s per step, %.2f samples/s", seconds, Double(batch) / seconds))

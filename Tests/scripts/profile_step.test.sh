@@ -22,9 +22,9 @@ for threads in 1 2; do
     out=$(bash bench/profile_step.sh "$threads" 2 vit-xs 8 "$BIN" 2>&1); rc=$?
     if [ $rc -ne 0 ]; then fail "$threads thread(s): profile_step.sh exited $rc"; echo "$out" | tail -5; continue; fi
     # The checks: every kind's share adds up to 100 %, the OpenBLAS kernel is the largest kind,
-    # OpenBLAS's bookkeeping stays small, all four parts of the step are there and no sample is left without its part, and the sample
-    # count matches the window (perf at 999 Hz per busy thread): a profile that also caught the
-    # model's set-up and warm-up would hold several times more.
+    # OpenBLAS's bookkeeping stays small, all four parts of the step are there and no sample is
+    # left without its part, and the sample count matches the window (perf at 999 Hz per busy
+    # thread): a profile that also caught the model's set-up and warm-up would hold several times more.
     if PROFILE_OUT="$out" python3 - "$threads" <<'PY'
 import os, re, sys
 threads = int(sys.argv[1])

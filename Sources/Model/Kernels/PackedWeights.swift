@@ -103,20 +103,12 @@ public enum PackedWeightGEMM {
     static func selfCheck(_ kernels: OpenBLASKernel) -> String? {
         for (rows, out, inF) in [(7, 5, 3), (29, 37, 300), (9, 300, 256), (33, 70, 1100)] {
             var rng = SplitMix64(seed: 7, stream: 0, counter: UInt64(rows * out + inF))
-            let w = (0..<(out * inF)).map { _ in Float(rng.nextDouble()) - 0.5 }
+            func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.nextDouble()) - 0.5 } }
+            let w = random(out * inF)
             for use in [PackedWeights.Use.forward, .backward] {
-                let (m, k) = use == .forward ? (out, inF) : (inF, out)
-                let b = (0..<(rows * k)).map { _ in Float(rng.nextDouble()) - 0.5 }
-                var expected = [Float](repeating: 0, count: rows * m), got = expected
-                if use == .forward {
-                    sgemm(false, true, rows, out, inF, 1, b, inF, w, inF, 0, &expected, out)
-                } else {
-                    sgemm(false, false, rows, inF, out, 1, b, out, w, inF, 0, &expected, inF)
-                }
-                let packed = PackedWeights(), scratch = FloatBuffer()
-                w.withUnsafeBufferPointer { packed.pack(weights: $0.baseAddress!, [(0, out, inF)], use: use, with: kernels) }
-                packedProduct(packed.matrix(at: 0)!, in: packed, b: b, ldb: k, rows: rows, c: &got, ldc: m, accumulate: false,
-                              scratch: scratch.reserve(packedScratchCount(rows: rows)), kernels: kernels)
+                let b = random(rows * (use == .forward ? inF : out))
+                let (got, expected) = packedAndReference(kernels, use: use, rows: rows, out: out, inF: inF,
+                                                         weights: w, weightOffset: 0, b: b, start: nil)
                 let scale = expected.map(abs).max() ?? 1
                 for i in expected.indices where abs(expected[i] - got[i]) > 1e-5 * scale {
                     return "\(use) \(rows)×\(out)×\(inF) element \(i): \(got[i]) vs \(expected[i])"
@@ -124,6 +116,30 @@ public enum PackedWeightGEMM {
             }
         }
         return nil
+    }
+
+    /// One product both ways: the weight [out, inF] at `weights[weightOffset...]` packed for `use`
+    /// (beside a second 1×weightOffset weight before it when the offset is not 0, as a stack packs
+    /// several) times b, and cblas_sgemm's. With `start` both add to it (accumulate), else overwrite.
+    static func packedAndReference(_ kernels: OpenBLASKernel, use: PackedWeights.Use, rows: Int, out: Int, inF: Int,
+                                   weights: [Float], weightOffset: Int, b: [Float], start: [Float]?) -> (packed: [Float], reference: [Float]) {
+        let (m, k) = use == .forward ? (out, inF) : (inF, out)
+        var reference = start ?? [Float](repeating: 0, count: rows * m), got = reference
+        let beta: Float = start == nil ? 0 : 1
+        weights.withUnsafeBufferPointer { all in
+            let w = all.baseAddress! + weightOffset
+            if use == .forward {
+                sgemm(false, true, rows, out, inF, 1, b, inF, w, inF, beta, &reference, out)
+            } else {
+                sgemm(false, false, rows, inF, out, 1, b, out, w, inF, beta, &reference, inF)
+            }
+            let store = PackedWeights(), scratch = FloatBuffer()
+            let others = weightOffset > 0 ? [(offset: 0, out: 1, inF: weightOffset)] : []
+            store.pack(weights: all.baseAddress!, [(offset: weightOffset, out: out, inF: inF)] + others, use: use, with: kernels)
+            packedProduct(store.matrix(at: weightOffset)!, in: store, b: b, ldb: k, rows: rows, c: &got, ldc: m, accumulate: start != nil,
+                          scratch: scratch.reserve(packedScratchCount(rows: rows)), kernels: kernels)
+        }
+        return (got, reference)
     }
 }
 
@@ -142,13 +158,23 @@ private func innerBlock(_ k: Int, cap: Int) -> Int {
 
 private func rowBlock(inner kc: Int) -> Int { max(16, 65_536 / max(kc, 1) / 16 * 16) }
 
-private func packedCount(m: Int, k: Int, cap: Int) -> Int {
+/// Visits the blocks of a packed m × k matrix in storage order: inner offset l and length kk, row
+/// offset r0 and count mm, and the block's offset in floats from the matrix start. Packing and
+/// the product both walk it, so they cannot disagree on the layout. Returns the floats it spans.
+@discardableResult
+private func forEachBlock(m: Int, k: Int, cap: Int,
+                          _ body: (_ l: Int, _ kk: Int, _ r0: Int, _ mm: Int, _ offset: Int) -> Void = { _, _, _, _, _ in }) -> Int {
     let kc = innerBlock(k, cap: cap), mc = rowBlock(inner: kc)
-    var total = 0
+    var offset = 0
     for l in stride(from: 0, to: k, by: kc) {
-        for i in stride(from: 0, to: m, by: mc) { total += cacheLineMultiple(min(kc, k - l) * min(mc, m - i)) }
+        let kk = min(kc, k - l)
+        for r0 in stride(from: 0, to: m, by: mc) {
+            let mm = min(mc, m - r0)
+            body(l, kk, r0, mm, offset)
+            offset += cacheLineMultiple(kk * mm)
+        }
     }
-    return total
+    return offset
 }
 
 /// Floats of per-thread scratch a product over `rows` rows needs (one packed block of B, plus
@@ -174,7 +200,7 @@ final class PackedWeights {
         for (_, out, inF) in items {
             let (m, k) = use == .forward ? (out, inF) : (inF, out)
             matrices.append(PackedMatrix(offset: total, m: m, k: k))
-            total += packedCount(m: m, k: k, cap: kernels.innerCap)
+            total += forEachBlock(m: m, k: k, cap: kernels.innerCap)
         }
         let dst = storage.reserve(total + 4096)
         index = [:]
@@ -183,18 +209,11 @@ final class PackedWeights {
             for i in r {
                 let a = matrices[i], w = weights + items[i].offset
                 let inF = use == .forward ? a.k : a.m   // the weight's row length
-                let kc = innerBlock(a.k, cap: kernels.innerCap), mc = rowBlock(inner: kc)
-                var at = dst + a.offset
-                for l in stride(from: 0, to: a.k, by: kc) {
-                    let kk = min(kc, a.k - l)
-                    for r0 in stride(from: 0, to: a.m, by: mc) {
-                        let mm = min(mc, a.m - r0)
-                        if use == .forward {
-                            _ = kernels.packTransposedA(kk, mm, w + r0 * inF + l, inF, at)
-                        } else {
-                            _ = kernels.packA(kk, mm, w + l * inF + r0, inF, at)
-                        }
-                        at += cacheLineMultiple(kk * mm)
+                forEachBlock(m: a.m, k: a.k, cap: kernels.innerCap) { l, kk, r0, mm, offset in
+                    if use == .forward {
+                        _ = kernels.packTransposedA(kk, mm, w + r0 * inF + l, inF, dst + a.offset + offset)
+                    } else {
+                        _ = kernels.packA(kk, mm, w + l * inF + r0, inF, dst + a.offset + offset)
                     }
                 }
             }
@@ -210,15 +229,10 @@ func packedProduct(_ a: PackedMatrix, in store: PackedWeights, b: UnsafePointer<
                    kernels: OpenBLASKernel) {
     if !accumulate { zeroRows(c, rows: rows, columns: a.m, stride: ldc) }
     guard rows > 0 else { return }
-    let kc = innerBlock(a.k, cap: kernels.innerCap), mc = rowBlock(inner: kc)
-    var block = store.base + a.offset
-    for l in stride(from: 0, to: a.k, by: kc) {
-        let kk = min(kc, a.k - l)
-        _ = kernels.packB(kk, rows, b + l, ldb, scratch)
-        for r0 in stride(from: 0, to: a.m, by: mc) {
-            let mm = min(mc, a.m - r0)
-            _ = kernels.kernel(mm, rows, kk, 1, block, scratch, c + r0, ldc)
-            block += cacheLineMultiple(kk * mm)
-        }
+    let matrix = store.base + a.offset
+    forEachBlock(m: a.m, k: a.k, cap: kernels.innerCap) { l, kk, r0, mm, offset in
+        // Each inner block's slice of the activations is packed once, before its first row block.
+        if r0 == 0 { _ = kernels.packB(kk, rows, b + l, ldb, scratch) }
+        _ = kernels.kernel(mm, rows, kk, 1, matrix + offset, scratch, c + r0, ldc)
     }
 }

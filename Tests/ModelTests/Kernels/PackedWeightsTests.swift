@@ -22,28 +22,15 @@ final class PackedWeightsTests: XCTestCase {
         for (rows, out, inF) in [(1, 16, 16), (5, 3, 7), (402, 96, 384), (19, 600, 130), (11, 40, 1537)] {
             var rng = SplitMix64(seed: 3, stream: 0, counter: UInt64(rows * 7919 + out * 31 + inF))
             func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.nextDouble()) - 0.5 } }
-            let w = random(out * inF)
             // Two weights in one store at their own offsets, as a stack packs its blocks.
-            let padded = random(37) + w
+            let padded = random(37) + random(out * inF)
             for use in [PackedWeights.Use.forward, .backward] {
                 let (m, k) = use == .forward ? (out, inF) : (inF, out)
                 let b = random(rows * k), start = random(rows * m)
-                let store = PackedWeights(), scratch = FloatBuffer()
-                padded.withUnsafeBufferPointer { p in
-                    store.pack(weights: p.baseAddress!, [(offset: 37, out: out, inF: inF), (offset: 0, out: 1, inF: 37)],
-                               use: use, with: kernels)
-                }
-                let a = try XCTUnwrap(store.matrix(at: 37))
                 for accumulate in [false, true] {
-                    var expected = start, got = start
-                    let beta: Float = accumulate ? 1 : 0
-                    if use == .forward {
-                        sgemm(false, true, rows, out, inF, 1, b, inF, w, inF, beta, &expected, out)
-                    } else {
-                        sgemm(false, false, rows, inF, out, 1, b, out, w, inF, beta, &expected, inF)
-                    }
-                    packedProduct(a, in: store, b: b, ldb: k, rows: rows, c: &got, ldc: m, accumulate: accumulate,
-                                  scratch: scratch.reserve(packedScratchCount(rows: rows)), kernels: kernels)
+                    let (got, expected) = PackedWeightGEMM.packedAndReference(kernels, use: use, rows: rows, out: out, inF: inF,
+                                                                              weights: padded, weightOffset: 37, b: b,
+                                                                              start: accumulate ? start : nil)
                     assertClose(got, expected, rtol: 1e-5, "\(use) \(rows)×\(out)×\(inF) accumulate \(accumulate)")
                 }
             }
